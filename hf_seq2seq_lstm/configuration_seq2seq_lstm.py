@@ -1,0 +1,187 @@
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""Configuration of the LSTM/GRU encoder-decoder (Sutskever et al., 2014) with optional attention.
+
+This file is copied next to saved weights for `trust_remote_code`: it imports only transformers.
+"""
+
+from transformers import PretrainedConfig
+
+
+CELL_TYPES = ("lstm", "gru")
+ATTENTION_TYPES = ("none", "bahdanau", "luong_dot", "luong_general", "luong_concat")
+
+
+class Seq2SeqLSTMConfig(PretrainedConfig):
+    r"""
+    Configuration for [`Seq2SeqLSTMModel`] and [`Seq2SeqLSTMForConditionalGeneration`].
+
+    Args:
+        vocab_size (`int`, defaults to 8000): source vocabulary size (and target vocabulary when
+            `decoder_vocab_size` is None).
+        decoder_vocab_size (`int`, *optional*): target vocabulary size; None means source and target share one
+            vocabulary.
+        embedding_size (`int`, defaults to 256): size of the source and target token embeddings.
+        hidden_size (`int`, defaults to 512): decoder RNN size; also the size of the attentional vector.
+        encoder_hidden_size (`int`, *optional*): encoder RNN size per direction. None means `hidden_size // 2` for
+            a bidirectional encoder (its two directions concatenated then match the decoder, as in OpenNMT's brnn)
+            and `hidden_size` otherwise.
+        encoder_layers / decoder_layers (`int`, defaults to 1): number of stacked RNN layers.
+        cell_type (`str`, defaults to "lstm"): "lstm" or "gru", for both encoder and decoder.
+        bidirectional_encoder (`bool`, defaults to False): run the encoder in both directions.
+        attention (`str`, defaults to "none"): "none" (the decoder sees the source only through the encoder's final
+            state, the original model of Sutskever et al.), "bahdanau" (additive scores; the query is the previous
+            decoder state and the context is fed into the RNN input, Bahdanau et al. 2015), or Luong et al. 2015's
+            "luong_dot", "luong_general", "luong_concat" (the query is the current decoder state).
+        input_feeding (`bool`, defaults to False): Luong's input feeding: the previous attentional vector is
+            concatenated to the decoder input. Needs a Luong attention.
+        dropout (`float`, defaults to 0.1): dropout on embeddings, between RNN layers and before the output layer.
+        teacher_forcing_ratio (`float`, defaults to 1.0): probability of feeding the gold previous token in training;
+            below 1.0 the model's own previous prediction is fed otherwise (scheduled sampling).
+        reverse_source (`bool`, defaults to False): read each source sentence backwards (Sutskever et al.'s trick);
+            padding stays where it is, and outputs and attention weights are reported in the original source order.
+        tie_word_embeddings (`bool`, defaults to False): tie the output layer to the decoder embedding (a bias-free
+            projection from `hidden_size` to `embedding_size` is added when they differ).
+        share_embeddings (`bool`, defaults to False): encoder and decoder use one embedding matrix (needs a shared
+            vocabulary).
+        label_smoothing (`float`, defaults to 0.0): label smoothing of the cross-entropy loss.
+        init_std (`float`, defaults to 0.02): standard deviation of the normal init of embeddings and linear layers.
+        pad_token_id / bos_token_id / eos_token_id / decoder_start_token_id (`int`): special token ids; the
+            defaults match tokenizers trained with `<pad> <s> </s> <unk>` first.
+        use_cache (`bool`, defaults to True): return the decoder state as `past_key_values`.
+    """
+
+    model_type = "seq2seq_lstm"
+    keys_to_ignore_at_inference = ["past_key_values"]
+    # generate() sizes caches with `num_hidden_layers`; the decoder is the generating stack.
+    attribute_map = {"num_hidden_layers": "decoder_layers"}
+
+    def __init__(
+        self,
+        vocab_size=8000,
+        decoder_vocab_size=None,
+        embedding_size=256,
+        hidden_size=512,
+        encoder_hidden_size=None,
+        encoder_layers=1,
+        decoder_layers=1,
+        cell_type="lstm",
+        bidirectional_encoder=False,
+        attention="none",
+        input_feeding=False,
+        dropout=0.1,
+        teacher_forcing_ratio=1.0,
+        reverse_source=False,
+        tie_word_embeddings=False,
+        share_embeddings=False,
+        label_smoothing=0.0,
+        init_std=0.02,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=None,
+        use_cache=True,
+        is_encoder_decoder=True,
+        **kwargs,
+    ):
+        self.vocab_size = vocab_size
+        self.decoder_vocab_size = decoder_vocab_size
+        self.embedding_size = embedding_size
+        self.hidden_size = hidden_size
+        self.encoder_hidden_size = encoder_hidden_size
+        self.encoder_layers = encoder_layers
+        self.decoder_layers = decoder_layers
+        self.cell_type = cell_type
+        self.bidirectional_encoder = bidirectional_encoder
+        self.attention = attention
+        self.input_feeding = input_feeding
+        self.dropout = dropout
+        self.teacher_forcing_ratio = teacher_forcing_ratio
+        self.reverse_source = reverse_source
+        self.tie_word_embeddings = tie_word_embeddings
+        self.share_embeddings = share_embeddings
+        self.label_smoothing = label_smoothing
+        self.init_std = init_std
+        self.pad_token_id = pad_token_id
+        self.bos_token_id = bos_token_id
+        self.eos_token_id = eos_token_id
+        # Like Marian, generation starts from a dedicated token; the BOS token is the natural choice here.
+        self.decoder_start_token_id = bos_token_id if decoder_start_token_id is None else decoder_start_token_id
+        self.use_cache = use_cache
+        super().__init__(is_encoder_decoder=is_encoder_decoder, **kwargs)
+        self._validate()
+
+    @property
+    def target_vocab_size(self) -> int:
+        return self.vocab_size if self.decoder_vocab_size is None else self.decoder_vocab_size
+
+    @property
+    def encoder_directions(self) -> int:
+        return 2 if self.bidirectional_encoder else 1
+
+    @property
+    def encoder_rnn_size(self) -> int:
+        """Encoder RNN size per direction."""
+        if self.encoder_hidden_size is not None:
+            return self.encoder_hidden_size
+        return self.hidden_size // 2 if self.bidirectional_encoder else self.hidden_size
+
+    @property
+    def encoder_output_size(self) -> int:
+        """Size of an encoder output vector (both directions concatenated)."""
+        return self.encoder_rnn_size * self.encoder_directions
+
+    def _validate(self):
+        def fail(field, value, allowed):
+            raise ValueError(f"Seq2SeqLSTMConfig: invalid {field}={value!r}; {allowed}.")
+
+        def positive_int(field):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                fail(field, value, "it must be a positive integer")
+
+        for field in ("vocab_size", "embedding_size", "hidden_size", "encoder_layers", "decoder_layers"):
+            positive_int(field)
+        for field in ("decoder_vocab_size", "encoder_hidden_size"):
+            if getattr(self, field) is not None:
+                positive_int(field)
+        if self.cell_type not in CELL_TYPES:
+            fail("cell_type", self.cell_type, f"allowed values are {', '.join(CELL_TYPES)}")
+        if self.attention not in ATTENTION_TYPES:
+            fail("attention", self.attention, f"allowed values are {', '.join(ATTENTION_TYPES)}")
+        for field in ("bidirectional_encoder", "input_feeding", "reverse_source", "tie_word_embeddings",
+                      "share_embeddings", "use_cache"):
+            if not isinstance(getattr(self, field), bool):
+                fail(field, getattr(self, field), "it must be true or false")
+        if self.bidirectional_encoder and self.encoder_hidden_size is None and self.hidden_size % 2:
+            fail("hidden_size", self.hidden_size,
+                 "a bidirectional encoder without encoder_hidden_size uses hidden_size // 2 per direction, so "
+                 "hidden_size must be even (or set encoder_hidden_size)")
+        if not 0.0 <= self.dropout < 1.0:
+            fail("dropout", self.dropout, "it must be in [0, 1)")
+        if not 0.0 <= self.teacher_forcing_ratio <= 1.0:
+            fail("teacher_forcing_ratio", self.teacher_forcing_ratio,
+                 "it must be in [0, 1]: 1.0 always feeds the gold previous token in training")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            fail("label_smoothing", self.label_smoothing, "it must be in [0, 1)")
+        if self.input_feeding and self.attention == "none":
+            fail("input_feeding", True, "input feeding feeds the previous attentional vector, so it needs "
+                 "attention='luong_dot', 'luong_general' or 'luong_concat'")
+        if self.input_feeding and self.attention == "bahdanau":
+            fail("input_feeding", True, "Bahdanau attention already feeds its context into the decoder RNN; "
+                 "use input_feeding with a Luong attention")
+        if self.attention == "luong_dot" and self.encoder_output_size != self.hidden_size:
+            fail("attention", self.attention,
+                 f"dot scores need encoder outputs of the decoder's size, but the encoder gives "
+                 f"{self.encoder_output_size} (encoder_hidden_size x directions) and hidden_size is "
+                 f"{self.hidden_size}; use 'luong_general' or matching sizes")
+        if self.share_embeddings and self.decoder_vocab_size not in (None, self.vocab_size):
+            fail("share_embeddings", True,
+                 f"sharing needs one vocabulary, but vocab_size={self.vocab_size} and "
+                 f"decoder_vocab_size={self.decoder_vocab_size}; set decoder_vocab_size=None or share_embeddings=False")
+        for field in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"):
+            value = getattr(self, field)
+            if isinstance(value, int) and not 0 <= value < min(self.vocab_size, self.target_vocab_size):
+                fail(field, value, f"token ids must lie in [0, {min(self.vocab_size, self.target_vocab_size)})")
+
+
+__all__ = ["Seq2SeqLSTMConfig"]

@@ -1,0 +1,744 @@
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""The LSTM/GRU encoder-decoder of Sutskever et al. (2014), with the attention of Bahdanau et al. (2015) and
+Luong et al. (2015), as a transformers model.
+
+This file is copied next to saved weights for `trust_remote_code`: it imports only torch, transformers and the
+sibling configuration file.
+
+Shapes: B = batch, S = source length, T = target length, E = embedding_size, H = hidden_size (decoder),
+K = encoder output size (encoder_hidden_size x directions), L = decoder_layers, V = target vocabulary.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+
+from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+
+
+RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
+AUTO_MAP = {
+    "AutoConfig": "configuration_seq2seq_lstm.Seq2SeqLSTMConfig",
+    "AutoModel": "modeling_seq2seq_lstm.Seq2SeqLSTMModel",
+    "AutoModelForSeq2SeqLM": "modeling_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration",
+}
+
+
+def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
+    """Teacher-forced decoder inputs: `[start, y_1, ..., y_{T-1}]`, with the loss's -100 replaced by padding."""
+    decoder_input_ids = labels.new_full(labels.shape, pad_token_id)
+    decoder_input_ids[:, 1:] = labels[:, :-1]
+    decoder_input_ids[:, 0] = decoder_start_token_id
+    return decoder_input_ids.masked_fill(decoder_input_ids == -100, pad_token_id)
+
+
+def check_token_ids(input_ids: torch.Tensor, vocab_size: int, name: str):
+    """An out-of-range id would index past the embedding (an opaque IndexError, or memory garbage on CUDA)."""
+    if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{name} holds token ids outside [0, {vocab_size}) (min {int(input_ids.min())}, max "
+            f"{int(input_ids.max())}): the tokenizer does not match this model's vocabulary; use the tokenizer saved "
+            f"with the model, or resize the model's embeddings to the tokenizer."
+        )
+
+
+@dataclass
+class Seq2SeqLSTMEncoderOutput(ModelOutput):
+    """
+    Every tensor is batch-first, so `generate()` can repeat it for beams and returned sequences.
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(B, S, K)`): top-layer outputs in the original source
+            order (also with `reverse_source`), zeros at padding.
+        final_hidden (`torch.FloatTensor` of shape `(B, encoder_layers, K)`): each layer's final state, directions
+            concatenated: the only thing the decoder sees of the source without attention.
+        final_cell (`torch.FloatTensor` of shape `(B, encoder_layers, K)`, LSTM only): the final cell states.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*): the embeddings and each layer's outputs, `(B, S, *)`.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    final_hidden: torch.FloatTensor | None = None
+    final_cell: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+
+
+class Seq2SeqLSTMCache(Cache):
+    """
+    The decoder's recurrent state, returned as `past_key_values`. Unlike a Transformer's key/value cache it does
+    not grow: generating a token costs the same at step 1 and step 500.
+
+    Args:
+        hidden (`torch.FloatTensor` of shape `(L, B, H)`): the decoder RNN's hidden states.
+        cell (`torch.FloatTensor` of shape `(L, B, H)`, LSTM only): its cell states.
+        attentional (`torch.FloatTensor` of shape `(B, H)`, input feeding only): the last attentional vector.
+        attention_keys (`torch.FloatTensor` of shape `(B, S, *)`, additive attention only): the encoder outputs
+            projected once per source, instead of once per generated token.
+    """
+
+    def __init__(self, hidden, cell=None, attentional=None, attention_keys=None):
+        super().__init__(layers=[])
+        self.hidden = hidden
+        self.cell = cell
+        self.attentional = attentional
+        self.attention_keys = attention_keys
+        self.seen_tokens = 0
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.seen_tokens
+
+    @property
+    def is_croppable(self) -> bool:
+        # A recurrent state cannot be rolled back without per-step snapshots (see `_is_stateful` on the model).
+        return False
+
+    def _apply(self, on_layer_dim: Callable, on_batch_dim: Callable):
+        """Applies a batch operation to every state; `hidden`/`cell` keep torch's RNN layout (batch on dim 1)."""
+        self.hidden = on_layer_dim(self.hidden)
+        if self.cell is not None:
+            self.cell = on_layer_dim(self.cell)
+        if self.attentional is not None:
+            self.attentional = on_batch_dim(self.attentional)
+        if self.attention_keys is not None:
+            self.attention_keys = on_batch_dim(self.attention_keys)
+
+    def reorder_cache(self, beam_idx: torch.LongTensor):
+        self.batch_select_indices(beam_idx)
+
+    def batch_select_indices(self, indices: torch.Tensor):
+        self._apply(lambda t: t.index_select(1, indices.to(t.device)), lambda t: t.index_select(0, indices.to(t.device)))
+
+    def batch_repeat_interleave(self, repeats: int):
+        self._apply(lambda t: t.repeat_interleave(repeats, dim=1), lambda t: t.repeat_interleave(repeats, dim=0))
+
+
+class DotAttention(nn.Module):
+    """Luong's dot score `q . k` (needs K == H)."""
+
+    def project_keys(self, encoder_hidden_states):
+        return encoder_hidden_states
+
+    def score(self, query, keys):
+        # query (B, T, H), keys (B, S, K=H) -> (B, T, S)
+        return torch.bmm(query, keys.transpose(1, 2))
+
+
+class GeneralAttention(DotAttention):
+    """Luong's general score `q W k`, computed as `(q W) . k` so nothing per source needs caching."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.query_projection = nn.Linear(config.hidden_size, config.encoder_output_size, bias=False)
+
+    def score(self, query, keys):
+        return super().score(self.query_projection(query), keys)
+
+
+class AdditiveAttention(nn.Module):
+    """Additive score `v . tanh(W_q q + W_k k)` (Bahdanau et al.; Luong's "concat" is the same function)."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.key_projection = nn.Linear(config.encoder_output_size, config.hidden_size, bias=False)
+        self.query_projection = nn.Linear(config.hidden_size, config.hidden_size, bias=True)
+        self.energy = nn.Linear(config.hidden_size, 1, bias=False)
+
+    def project_keys(self, encoder_hidden_states):
+        # (B, S, K) -> (B, S, H): once per source
+        return self.key_projection(encoder_hidden_states)
+
+    def score(self, query, keys):
+        # query (B, T, H), keys (B, S, H) -> energies (B, T, S, H) -> scores (B, T, S)
+        energies = torch.tanh(self.query_projection(query).unsqueeze(2) + keys.unsqueeze(1))
+        return self.energy(energies).squeeze(-1)
+
+
+def attend(scorer, query, keys, encoder_hidden_states, encoder_attention_mask):
+    """
+    query (B, T, H), keys from `scorer.project_keys`, encoder_hidden_states (B, S, K), encoder_attention_mask (B, S)
+    -> context (B, T, K), weights (B, T, S), with zero weight on source padding.
+    """
+    scores = scorer.score(query, keys)
+    scores = scores.masked_fill(~encoder_attention_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=-1)
+    return torch.bmm(weights, encoder_hidden_states), weights
+
+
+def build_attention(config: Seq2SeqLSTMConfig) -> nn.Module | None:
+    if config.attention == "none":
+        return None
+    if config.attention == "luong_dot":
+        return DotAttention()
+    if config.attention == "luong_general":
+        return GeneralAttention(config)
+    return AdditiveAttention(config)
+
+
+def stacked_rnn(config, input_size, hidden_size, layers, bidirectional=False) -> nn.ModuleList:
+    """One single-layer RNN per layer, so every layer's outputs are available as hidden states."""
+    rnn_class = RNN_CLASSES[config.cell_type]
+    directions = 2 if bidirectional else 1
+    return nn.ModuleList(
+        rnn_class(input_size if i == 0 else hidden_size * directions, hidden_size, batch_first=True,
+                  bidirectional=bidirectional)
+        for i in range(layers)
+    )
+
+
+class Seq2SeqLSTMEncoder(nn.Module):
+    """Embedding, dropout and a stack of (bi)LSTM/GRU layers over packed sequences."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.config = config
+        self.embed_tokens = embed_tokens
+        self.dropout = nn.Dropout(config.dropout)
+        self.layers = stacked_rnn(config, config.embedding_size, config.encoder_rnn_size, config.encoder_layers,
+                                  config.bidirectional_encoder)
+
+    def reading_order(self, attention_mask: torch.Tensor) -> torch.Tensor:
+        """
+        (B, S) mask -> (B, S) source positions in the order the RNN reads them: each sentence's tokens first
+        (backwards with `reverse_source`), then its padding. Handles left and right padding alike.
+        """
+        positions = torch.arange(attention_mask.shape[1], device=attention_mask.device).expand_as(attention_mask)
+        token_rank = -positions if self.config.reverse_source else positions
+        sort_key = torch.where(attention_mask.bool(), token_rank, positions + attention_mask.shape[1])
+        return sort_key.argsort(dim=1, stable=True)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        output_attentions: bool | None = None,  # accepted for generate(); an RNN encoder has no self-attention
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqLSTMEncoderOutput | tuple:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
+        if inputs_embeds is None:
+            check_token_ids(input_ids, self.embed_tokens.num_embeddings, "input_ids")
+            inputs_embeds = self.embed_tokens(input_ids)
+        batch_size, source_length, _ = inputs_embeds.shape
+        if batch_size == 0:
+            raise ValueError("The batch is empty: pass at least one source sequence.")
+        if attention_mask is None:
+            attention_mask = torch.ones(batch_size, source_length, dtype=torch.long, device=inputs_embeds.device)
+        lengths = attention_mask.bool().sum(dim=1)
+        if (lengths == 0).any():
+            empty = (lengths == 0).nonzero().flatten().tolist()
+            raise ValueError(
+                f"Source sequence(s) {empty} of the batch are all padding (attention_mask is all 0): an RNN has "
+                f"nothing to read. Drop empty inputs before calling the model, or give them at least an EOS token."
+            )
+
+        order = self.reading_order(attention_mask)  # (B, S)
+        original_positions = order.argsort(dim=1)  # (B, S): inverse permutation
+
+        def in_order(states, permutation):  # (B, S, D) gathered along the sequence
+            return states.gather(1, permutation.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
+
+        embeddings = self.dropout(inputs_embeds)
+        sequence = pack_padded_sequence(
+            in_order(embeddings, order), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        all_hidden_states = (inputs_embeds,) if output_hidden_states else None
+        final_hidden, final_cell = [], []
+        for i, rnn in enumerate(self.layers):
+            if i > 0:
+                sequence = PackedSequence(self.dropout(sequence.data), sequence.batch_sizes,
+                                          sequence.sorted_indices, sequence.unsorted_indices)
+            sequence, state = rnn(sequence)
+            hidden, cell = state if isinstance(state, tuple) else (state, None)
+            # (directions, B, K/directions) -> (B, K): the directions concatenated
+            final_hidden.append(torch.cat(list(hidden), dim=-1))
+            if cell is not None:
+                final_cell.append(torch.cat(list(cell), dim=-1))
+            if output_hidden_states and i < len(self.layers) - 1:
+                all_hidden_states += (self._unpack(sequence, source_length, in_order, original_positions),)
+        last_hidden_state = self._unpack(sequence, source_length, in_order, original_positions)
+        if output_hidden_states:
+            all_hidden_states += (last_hidden_state,)
+
+        output = Seq2SeqLSTMEncoderOutput(
+            last_hidden_state=last_hidden_state,
+            final_hidden=torch.stack(final_hidden, dim=1),
+            final_cell=torch.stack(final_cell, dim=1) if final_cell else None,
+            hidden_states=all_hidden_states,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+    @staticmethod
+    def _unpack(sequence, source_length, in_order, original_positions):
+        padded, _ = pad_packed_sequence(sequence, batch_first=True, total_length=source_length)
+        return in_order(padded, original_positions)
+
+
+class Seq2SeqLSTMBridge(nn.Module):
+    """
+    Maps the encoder's final states to the decoder's initial states. Same sizes: passed through unchanged (the
+    original model); different sizes (e.g. concatenated directions vs. decoder size): a learned projection.
+    With fewer or more decoder than encoder layers, every decoder layer starts from the top encoder layer.
+    """
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__()
+        self.layerwise = config.encoder_layers == config.decoder_layers
+        self.decoder_layers = config.decoder_layers
+        needs_projection = config.encoder_output_size != config.hidden_size
+        self.hidden_projection = nn.Linear(config.encoder_output_size, config.hidden_size) if needs_projection else None
+        self.cell_projection = (
+            nn.Linear(config.encoder_output_size, config.hidden_size)
+            if needs_projection and config.cell_type == "lstm" else None
+        )
+
+    def _map(self, final_states, projection, activation):
+        # (B, encoder_layers, K) -> (L, B, H), contiguous as torch's RNNs want it
+        states = final_states if self.layerwise else final_states[:, -1:].expand(-1, self.decoder_layers, -1)
+        if projection is not None:
+            states = activation(projection(states))
+        return states.transpose(0, 1).contiguous()
+
+    def forward(self, encoder_outputs: Seq2SeqLSTMEncoderOutput):
+        hidden = self._map(encoder_outputs.final_hidden, self.hidden_projection, torch.tanh)
+        cell = None
+        if encoder_outputs.final_cell is not None:
+            # A cell state is unbounded, so it gets no squashing non-linearity.
+            cell = self._map(encoder_outputs.final_cell, self.cell_projection, lambda x: x)
+        return hidden, cell
+
+
+class Seq2SeqLSTMDecoder(nn.Module):
+    """
+    Embedding, a stack of LSTM/GRU layers and, optionally, attention over the encoder outputs.
+
+    Without attention the output at step t is the top hidden state h_t. With Luong attention, the context c_t is
+    computed from h_t and the output is the attentional vector tanh(W_c [c_t; h_t]); input feeding appends the
+    previous one to the next input. With Bahdanau attention the context is computed from h_{t-1} and fed into the
+    RNN with the embedding, and the output is tanh(W_c [c_t; h_t]).
+    """
+
+    def __init__(self, config: Seq2SeqLSTMConfig, embed_tokens: nn.Embedding):
+        super().__init__()
+        self.config = config
+        self.embed_tokens = embed_tokens
+        self.dropout = nn.Dropout(config.dropout)
+        self.attention = build_attention(config)
+        self.context_before_rnn = config.attention == "bahdanau"
+        input_size = config.embedding_size
+        if config.input_feeding:
+            input_size += config.hidden_size
+        if self.context_before_rnn:
+            input_size += config.encoder_output_size
+        self.layers = stacked_rnn(config, input_size, config.hidden_size, config.decoder_layers)
+        self.combine = (
+            nn.Linear(config.encoder_output_size + config.hidden_size, config.hidden_size, bias=False)
+            if self.attention is not None else None
+        )
+
+    def initial_state(self, hidden, cell, encoder_hidden_states) -> Seq2SeqLSTMCache:
+        batch_size = hidden.shape[1]
+        attentional = hidden.new_zeros(batch_size, self.config.hidden_size) if self.config.input_feeding else None
+        keys = self.attention.project_keys(encoder_hidden_states) if isinstance(self.attention, AdditiveAttention) else None
+        return Seq2SeqLSTMCache(hidden, cell, attentional, keys)
+
+    def can_run_fused(self) -> bool:
+        """Without recurrence through the attention, the whole target goes through each RNN layer in one call."""
+        return not self.config.input_feeding and not self.context_before_rnn
+
+    def _run_layers(self, inputs, hidden, cell, layer_outputs):
+        """inputs (B, T, in) from state (L, B, H) -> top outputs (B, T, H) and the new state."""
+        new_hidden, new_cell = [], []
+        for i, rnn in enumerate(self.layers):
+            state = (hidden[i : i + 1], cell[i : i + 1]) if cell is not None else hidden[i : i + 1]
+            inputs, state = rnn(self.dropout(inputs) if i > 0 else inputs, state)
+            h, c = state if isinstance(state, tuple) else (state, None)
+            new_hidden.append(h)
+            new_cell.append(c)
+            if layer_outputs is not None:
+                layer_outputs[i].append(inputs)
+        return inputs, torch.cat(new_hidden), torch.cat(new_cell) if cell is not None else None
+
+    def _attentional(self, query, context):
+        # (B, T, H), (B, T, K) -> (B, T, H)
+        return torch.tanh(self.combine(torch.cat([context, query], dim=-1)))
+
+    def forward(
+        self,
+        inputs_embeds: torch.FloatTensor,
+        state: Seq2SeqLSTMCache,
+        encoder_hidden_states: torch.FloatTensor,
+        encoder_attention_mask: torch.Tensor,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        feedback: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+    ):
+        """
+        Runs the decoder over `inputs_embeds` (B, T, E) from `state`, which it advances in place.
+
+        `feedback(t, output_t)`, if given, returns the embeddings (B, E) to feed at step t + 1 in place of
+        `inputs_embeds[:, t + 1]` (scheduled sampling); it forces the step-by-step loop.
+
+        Returns outputs (B, T, H), attention weights (B, T, S) or None, hidden states (tuple) or None.
+        """
+        inputs_embeds = self.dropout(inputs_embeds)
+        num_layers = len(self.layers)
+        layer_outputs = [[] for _ in range(num_layers)] if output_hidden_states else None
+        if feedback is None and self.can_run_fused():
+            top, state.hidden, state.cell = self._run_layers(inputs_embeds, state.hidden, state.cell, layer_outputs)
+            weights = None
+            outputs = top
+            if self.attention is not None:
+                context, weights = attend(self.attention, top, state.attention_keys if state.attention_keys is not None
+                                          else encoder_hidden_states, encoder_hidden_states, encoder_attention_mask)
+                outputs = self._attentional(top, context)
+        else:
+            outputs, weights = self._step_by_step(
+                inputs_embeds, state, encoder_hidden_states, encoder_attention_mask, layer_outputs, feedback
+            )
+        state.seen_tokens += inputs_embeds.shape[1]
+        hidden_states = None
+        if output_hidden_states:
+            hidden_states = (inputs_embeds,) + tuple(torch.cat(per_step, dim=1) for per_step in layer_outputs)
+        return outputs, (weights if output_attentions else None), hidden_states
+
+    def _step_by_step(self, inputs_embeds, state, encoder_hidden_states, encoder_attention_mask, layer_outputs,
+                      feedback):
+        keys = state.attention_keys if state.attention_keys is not None else encoder_hidden_states
+        outputs, all_weights = [], []
+        next_input = inputs_embeds[:, :1]
+        for t in range(inputs_embeds.shape[1]):
+            step_inputs = [next_input]  # each (B, 1, *)
+            if self.context_before_rnn:
+                # Bahdanau: the query is the previous top-layer state
+                context, weights = attend(self.attention, state.hidden[-1].unsqueeze(1), keys, encoder_hidden_states,
+                                          encoder_attention_mask)
+                step_inputs.append(context)
+            if self.config.input_feeding:
+                step_inputs.append(state.attentional.unsqueeze(1))
+            top, state.hidden, state.cell = self._run_layers(
+                torch.cat(step_inputs, dim=-1), state.hidden, state.cell, layer_outputs
+            )
+            output = top
+            if self.attention is not None:
+                if not self.context_before_rnn:
+                    context, weights = attend(self.attention, top, keys, encoder_hidden_states, encoder_attention_mask)
+                output = self._attentional(top, context)
+                all_weights.append(weights)
+            if self.config.input_feeding:
+                state.attentional = output.squeeze(1)
+            outputs.append(output)
+            if t + 1 < inputs_embeds.shape[1]:
+                next_input = (
+                    inputs_embeds[:, t + 1 : t + 2] if feedback is None
+                    else self.dropout(feedback(t, output)).unsqueeze(1)
+                )
+        return torch.cat(outputs, dim=1), (torch.cat(all_weights, dim=1) if all_weights else None)
+
+
+class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
+    config_class = Seq2SeqLSTMConfig
+    config: Seq2SeqLSTMConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+    _no_split_modules = ["Seq2SeqLSTMEncoder", "Seq2SeqLSTMDecoder"]
+    # The recurrent state cannot be rolled back, so assisted and prompt-lookup decoding are refused by generate().
+    _is_stateful = True
+    # The loss is a mean over the batch's target tokens, as in the classic toolkits.
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        std = self.config.init_std
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None:
+                init.zeros_(module.weight[module.padding_idx])
+        elif isinstance(module, (nn.LSTM, nn.GRU)):
+            # torch's own RNN init (uniform in +-1/sqrt(H)), which the RNN literature tunes for; plus an LSTM
+            # forget-gate bias of 1 (Jozefowicz et al., 2015) so gradients flow through long sources early on.
+            bound = 1.0 / math.sqrt(module.hidden_size)
+            for name, param in module.named_parameters():
+                if name.startswith("weight"):
+                    init.uniform_(param, -bound, bound)
+                elif isinstance(module, nn.LSTM) and name.startswith("bias_ih"):
+                    bias = torch.zeros_like(param)
+                    bias[module.hidden_size : 2 * module.hidden_size] = 1.0
+                    init.copy_(param, bias)
+                else:
+                    init.zeros_(param)
+
+    def _declare_tied_weights(self, prefix: str, with_lm_head: bool):
+        """
+        Sets `_tied_weights_keys` ({target: source}) per instance: what is tied depends on two config flags
+        (`share_embeddings`, `tie_word_embeddings`), not on the class.
+        """
+        tied = {}
+        decoder_embedding = f"{prefix}decoder.embed_tokens.weight"
+        if self.config.share_embeddings:
+            tied[decoder_embedding] = f"{prefix}encoder.embed_tokens.weight"
+        if self.config.tie_word_embeddings and with_lm_head:
+            tied["lm_head.weight"] = tied.get(decoder_embedding, decoder_embedding)
+        self._tied_weights_keys = tied
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        # The base class ties nothing unless `tie_word_embeddings`; shared embeddings are tied without it.
+        return dict(self._tied_weights_keys or {})
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        # transformers writes only the saved class's own auto class into `auto_map`; list all three so that
+        # AutoConfig, AutoModel and AutoModelForSeq2SeqLM load the folder with trust_remote_code=True.
+        if self._auto_class is not None:
+            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls) -> bool:
+        # generate() must not pre-allocate a key/value cache: the first forward returns a Seq2SeqLSTMCache.
+        return False
+
+
+class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
+    """The encoder, the bridge and the decoder; returns the decoder outputs before the vocabulary projection."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__(config)
+        encoder_embedding = nn.Embedding(config.vocab_size, config.embedding_size, config.pad_token_id)
+        decoder_embedding = (
+            encoder_embedding if config.share_embeddings
+            else nn.Embedding(config.target_vocab_size, config.embedding_size, config.pad_token_id)
+        )
+        self.encoder = Seq2SeqLSTMEncoder(config, encoder_embedding)
+        self.bridge = Seq2SeqLSTMBridge(config)
+        self.decoder = Seq2SeqLSTMDecoder(config, decoder_embedding)
+        self._declare_tied_weights(prefix="", with_lm_head=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.encoder.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.encoder.embed_tokens = value
+        if self.config.share_embeddings:
+            self.decoder.embed_tokens = value
+
+    def get_encoder(self):
+        return self.encoder
+
+    def get_decoder(self):
+        return self.decoder
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: Seq2SeqLSTMEncoderOutput | tuple | None = None,
+        past_key_values: Seq2SeqLSTMCache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        decoder_inputs_embeds: torch.FloatTensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        decoder_feedback: Callable[[int, torch.Tensor], torch.LongTensor] | None = None,
+    ) -> Seq2SeqModelOutput | tuple:
+        r"""
+        decoder_attention_mask (`torch.Tensor` of shape `(B, T)`, *optional*):
+            Accepted for compatibility and unused: the decoder is causal, so right padding of the target cannot
+            change the outputs at real positions, and the loss ignores padded labels (-100).
+        past_key_values (`Seq2SeqLSTMCache`, *optional*):
+            The decoder state after the tokens already decoded; `decoder_input_ids` then holds only new tokens.
+        decoder_feedback (`Callable[[int, Tensor], LongTensor]`, *optional*):
+            Scheduled sampling: given step t and the decoder output at t (B, 1, H), returns the token ids (B,) to
+            feed at step t + 1 instead of `decoder_input_ids[:, t + 1]`.
+        """
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+
+        if encoder_outputs is None:
+            encoder_outputs = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                output_hidden_states=output_hidden_states, return_dict=True,
+            )
+        elif not isinstance(encoder_outputs, Seq2SeqLSTMEncoderOutput):
+            encoder_outputs = Seq2SeqLSTMEncoderOutput(*encoder_outputs)
+        encoder_hidden_states = encoder_outputs.last_hidden_state
+        if attention_mask is None:
+            attention_mask = torch.ones(encoder_hidden_states.shape[:2], dtype=torch.long,
+                                        device=encoder_hidden_states.device)
+
+        if (decoder_input_ids is None) == (decoder_inputs_embeds is None):
+            raise ValueError("Pass exactly one of decoder_input_ids or decoder_inputs_embeds (or labels).")
+        if decoder_inputs_embeds is None:
+            check_token_ids(decoder_input_ids, self.decoder.embed_tokens.num_embeddings, "decoder_input_ids")
+            decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
+
+        if past_key_values is None:
+            past_key_values = self.decoder.initial_state(*self.bridge(encoder_outputs), encoder_hidden_states)
+        elif not isinstance(past_key_values, Seq2SeqLSTMCache):
+            raise TypeError(
+                f"past_key_values must be the Seq2SeqLSTMCache this model returned, not {type(past_key_values).__name__}:"
+                f" an RNN decoder keeps a fixed-size state rather than keys and values."
+            )
+        feedback = None
+        if decoder_feedback is not None:
+            def feedback(t, output):
+                return self.decoder.embed_tokens(decoder_feedback(t, output))
+
+        decoder_outputs, cross_attention, decoder_hidden_states = self.decoder(
+            decoder_inputs_embeds, past_key_values, encoder_hidden_states, attention_mask,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, feedback=feedback,
+        )
+        output = Seq2SeqModelOutput(
+            last_hidden_state=decoder_outputs,
+            past_key_values=past_key_values if use_cache else None,
+            decoder_hidden_states=decoder_hidden_states,
+            cross_attentions=(cross_attention,) if cross_attention is not None else None,
+            encoder_last_hidden_state=encoder_hidden_states,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
+    """[`Seq2SeqLSTMModel`] with the output layer over the target vocabulary, the loss and `generate()`."""
+
+    def __init__(self, config: Seq2SeqLSTMConfig):
+        super().__init__(config)
+        self.model = Seq2SeqLSTMModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        # Tying needs the output vectors in embedding space (Press & Wolf, 2017).
+        self.output_projection = (
+            nn.Linear(config.hidden_size, config.embedding_size, bias=False)
+            if config.tie_word_embeddings and config.hidden_size != config.embedding_size else None
+        )
+        output_size = config.embedding_size if self.output_projection is not None else config.hidden_size
+        self.lm_head = nn.Linear(output_size, config.target_vocab_size, bias=False)
+        self._declare_tied_weights(prefix="model.", with_lm_head=True)
+        self.post_init()
+
+    def get_encoder(self):
+        return self.model.encoder
+
+    def get_decoder(self):
+        return self.model.decoder
+
+    def get_input_embeddings(self):
+        return self.model.get_input_embeddings()
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings):
+        self.lm_head = new_embeddings
+
+    def logits(self, decoder_outputs: torch.Tensor) -> torch.Tensor:
+        """(B, T, H) decoder outputs -> (B, T, V) logits."""
+        outputs = self.dropout(decoder_outputs)
+        if self.output_projection is not None:
+            outputs = self.output_projection(outputs)
+        return self.lm_head(outputs)
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    def _scheduled_sampling(self, gold_input_ids: torch.LongTensor):
+        """Feeds the gold token with probability `teacher_forcing_ratio`, else the model's own greedy prediction."""
+        ratio = self.config.teacher_forcing_ratio
+
+        def next_tokens(t, output):
+            with torch.no_grad():
+                predicted = self.logits(output).argmax(-1).squeeze(1)
+            use_gold = torch.rand(predicted.shape, device=predicted.device) < ratio
+            return torch.where(use_gold, gold_input_ids[:, t + 1], predicted)
+
+        return next_tokens
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: Seq2SeqLSTMEncoderOutput | tuple | None = None,
+        past_key_values: Seq2SeqLSTMCache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        decoder_inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> Seq2SeqLMOutput | tuple:
+        r"""
+        labels (`torch.LongTensor` of shape `(B, T)`, *optional*):
+            Target token ids; -100 marks positions the loss ignores. Without `decoder_input_ids` the decoder inputs
+            are the labels shifted right after `decoder_start_token_id` (teacher forcing).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
+            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        scheduled_sampling = (
+            self.training and self.config.teacher_forcing_ratio < 1.0 and decoder_input_ids is not None
+            and past_key_values is None
+        )
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            encoder_outputs=encoder_outputs,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            decoder_inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+            decoder_feedback=self._scheduled_sampling(decoder_input_ids) if scheduled_sampling else None,
+        )
+        logits = self.logits(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1).to(logits.device),
+                ignore_index=-100, label_smoothing=self.config.label_smoothing,
+            )
+        output = Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = [
+    "Seq2SeqLSTMCache",
+    "Seq2SeqLSTMEncoderOutput",
+    "Seq2SeqLSTMForConditionalGeneration",
+    "Seq2SeqLSTMModel",
+    "Seq2SeqLSTMPreTrainedModel",
+]

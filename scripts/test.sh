@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Sets up .venv (see setup_env.sh) and runs the test suite. Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
+python -m pytest tests "$@"

@@ -1,0 +1,65 @@
+"""Shared fixtures: small random models and padded batches that exercise every code path."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import hf_seq2seq_lstm  # noqa: E402  (registers the Auto classes)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MULTI30K = REPO_ROOT.parent / "shared" / "data" / "multi30k"
+
+VOCAB = 41
+
+
+def make_model(**overrides):
+    """A small random model in eval mode; init_std large enough that outputs are not near-uniform."""
+    settings = dict(
+        vocab_size=VOCAB, embedding_size=12, hidden_size=16, encoder_layers=2, decoder_layers=2,
+        bidirectional_encoder=True, dropout=0.0, init_std=0.5,
+    )
+    settings.update(overrides)
+    torch.manual_seed(0)
+    config = hf_seq2seq_lstm.Seq2SeqLSTMConfig(**settings)
+    return hf_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration(config).eval()
+
+
+def padded_batch(lengths=(7, 4, 6, 2), vocab=VOCAB, seed=1, left=False):
+    """input_ids (B, max(lengths)) of non-special tokens, padded with 0, and the attention mask."""
+    generator = torch.Generator().manual_seed(seed)
+    width = max(lengths)
+    input_ids = torch.zeros(len(lengths), width, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, length in enumerate(lengths):
+        span = slice(width - length, width) if left else slice(0, length)
+        input_ids[row, span] = torch.randint(4, vocab, (length,), generator=generator)
+        attention_mask[row, span] = 1
+    return input_ids, attention_mask
+
+
+@pytest.fixture
+def clean_env(tmp_path):
+    """Environment for a subprocess in which the hf_seq2seq_lstm package cannot be imported."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["HF_HUB_OFFLINE"] = "1"
+    env["HF_MODULES_CACHE"] = str(tmp_path / "hf_modules")
+    return env
+
+
+# Prepended to subprocess code: the package is installed (editable) in the venv, so hide it explicitly.
+BLOCK_PACKAGE = """
+import sys
+class _BlockPackage:
+    def find_spec(self, name, path=None, target=None):
+        if name == "hf_seq2seq_lstm" or name.startswith("hf_seq2seq_lstm."):
+            raise ModuleNotFoundError(f"{name} is hidden in this test")
+sys.meta_path.insert(0, _BlockPackage())
+"""
+
+PYTHON = sys.executable
