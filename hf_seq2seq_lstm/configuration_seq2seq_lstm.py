@@ -44,7 +44,9 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         share_embeddings (`bool`, defaults to False): encoder and decoder use one embedding matrix (needs a shared
             vocabulary).
         label_smoothing (`float`, defaults to 0.0): label smoothing of the cross-entropy loss.
-        init_std (`float`, defaults to 0.02): standard deviation of the normal init of embeddings and linear layers.
+        init_range (`float`, defaults to 0.1): embeddings and linear layers start uniform in [-init_range,
+            init_range] (OpenNMT's `param_init`); the RNNs keep torch's own init. A Transformer's normal(0, 0.02)
+            starves an RNN of input signal and stalls early training.
         pad_token_id / bos_token_id / eos_token_id / decoder_start_token_id (`int`): special token ids; the
             defaults match tokenizers trained with `<pad> <s> </s> <unk>` first.
         use_cache (`bool`, defaults to True): return the decoder state as `past_key_values`.
@@ -74,7 +76,7 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         tie_word_embeddings=False,
         share_embeddings=False,
         label_smoothing=0.0,
-        init_std=0.02,
+        init_range=0.1,
         pad_token_id=0,
         bos_token_id=1,
         eos_token_id=2,
@@ -100,7 +102,7 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         self.tie_word_embeddings = tie_word_embeddings
         self.share_embeddings = share_embeddings
         self.label_smoothing = label_smoothing
-        self.init_std = init_std
+        self.init_range = init_range
         self.pad_token_id = pad_token_id
         self.bos_token_id = bos_token_id
         self.eos_token_id = eos_token_id

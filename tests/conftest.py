@@ -19,10 +19,10 @@ VOCAB = 41
 
 
 def make_model(**overrides):
-    """A small random model in eval mode; init_std large enough that outputs are not near-uniform."""
+    """A small random model in eval mode; init_range large enough that outputs are not near-uniform."""
     settings = dict(
         vocab_size=VOCAB, embedding_size=12, hidden_size=16, encoder_layers=2, decoder_layers=2,
-        bidirectional_encoder=True, dropout=0.0, init_std=0.5,
+        bidirectional_encoder=True, dropout=0.0, init_range=0.5,
     )
     settings.update(overrides)
     torch.manual_seed(0)

@@ -145,7 +145,7 @@ def test_loss_ignores_padding_and_applies_label_smoothing():
 
 @pytest.mark.parametrize("teacher_forcing_ratio", [1.0, 0.5])
 def test_overfits_eight_sentences(teacher_forcing_ratio):
-    model = make_model(attention="luong_general", input_feeding=teacher_forcing_ratio == 1.0, init_std=0.1,
+    model = make_model(attention="luong_general", input_feeding=teacher_forcing_ratio == 1.0, init_range=0.1,
                        teacher_forcing_ratio=teacher_forcing_ratio, hidden_size=48, embedding_size=24).train()
     input_ids, attention_mask = padded_batch(lengths=(6, 5, 7, 4, 6, 3, 5, 7), seed=7)
     labels = torch.cat([input_ids.flip(1)[:, :5], torch.full((8, 1), 2)], dim=1)

@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""Trains BPE or Unigram tokenizers for the seq2seq model on the train split of a dataset or of files.
+
+Examples:
+    python scripts/train_tokenizer.py --train_file ../shared/data/multi30k/train --source_lang de --target_lang en \\
+        --vocab_size 8000 --output_dir outputs/tokenizer-de-en
+    python scripts/train_tokenizer.py --dataset_name wmt16 --dataset_config_name de-en --source_lang de \\
+        --target_lang en --max_samples 200000 --separate_vocabularies --output_dir outputs/tokenizer-wmt16
+
+The output folder loads with `AutoTokenizer.from_pretrained`, or as a pair with
+`hf_seq2seq_lstm.tokenization.load_tokenizers` (the target tokenizer sits in `target_tokenizer/` when the
+vocabularies are separate).
+"""
+
+import argparse
+import logging
+
+from hf_seq2seq_lstm.data import load_text_pairs
+from hf_seq2seq_lstm.tokenization import MODEL_TYPES, save_tokenizers, train_tokenizers
+
+
+logger = logging.getLogger(__name__)
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data (see hf_seq2seq_lstm.data.load_text_pairs)")
+    data.add_argument("--dataset_name", help="Hub dataset name or local dataset folder.")
+    data.add_argument("--dataset_config_name", help="Dataset configuration, e.g. de-en.")
+    data.add_argument(
+        "--train_file", help="json/jsonl/csv file, or parallel-text PREFIX with PREFIX.<source_lang>/<target_lang>."
+    )
+    data.add_argument("--source_lang", help="Source language key or file suffix, e.g. de.")
+    data.add_argument("--target_lang", help="Target language key or file suffix, e.g. en.")
+    data.add_argument("--text_column", help="Source column of a dataset without a `translation` column.")
+    data.add_argument("--summary_column", help="Target column of a dataset without a `translation` column.")
+    data.add_argument("--max_samples", type=int, help="Train on at most this many pairs of the train split.")
+    tokenizer = parser.add_argument_group("tokenizer (see hf_seq2seq_lstm.tokenization.train_tokenizer)")
+    tokenizer.add_argument("--model_type", choices=MODEL_TYPES, default="bpe")
+    tokenizer.add_argument("--vocab_size", type=int, default=8000, help="Vocabulary size of each tokenizer.")
+    tokenizer.add_argument("--min_frequency", type=int, default=2, help="Minimum count of a BPE merge.")
+    tokenizer.add_argument("--lowercase", action="store_true", help="Lowercase all text.")
+    tokenizer.add_argument("--split_digits", action="store_true", help="Make every digit its own token.")
+    tokenizer.add_argument(
+        "--separate_vocabularies",
+        action="store_true",
+        help="Train one tokenizer per side instead of one joint tokenizer.",
+    )
+    parser.add_argument("--output_dir", required=True, help="Where the tokenizer(s) are saved.")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
+
+    pairs = load_text_pairs(
+        dataset_name=args.dataset_name,
+        dataset_config_name=args.dataset_config_name,
+        train_file=args.train_file,
+        source_lang=args.source_lang,
+        target_lang=args.target_lang,
+        text_column=args.text_column,
+        summary_column=args.summary_column,
+        max_samples={"train": args.max_samples} if args.max_samples is not None else None,
+    )
+    if "train" not in pairs:
+        raise SystemExit(f"No train split to train on; the data has splits {list(pairs)}.")
+    train = pairs["train"]
+    logger.info("Training %s tokenizer(s) on %d pairs.", args.model_type, len(train))
+    source_tokenizer, target_tokenizer = train_tokenizers(
+        train["source"],
+        train["target"],
+        joint=not args.separate_vocabularies,
+        model_type=args.model_type,
+        vocab_size=args.vocab_size,
+        lowercase=args.lowercase,
+        split_digits=args.split_digits,
+        min_frequency=args.min_frequency,
+    )
+    save_tokenizers(args.output_dir, source_tokenizer, target_tokenizer)
+    if target_tokenizer is source_tokenizer:
+        logger.info("Saved a joint tokenizer (%d tokens) to %s.", len(source_tokenizer), args.output_dir)
+    else:
+        logger.info(
+            "Saved a source tokenizer (%d tokens) to %s and a target tokenizer (%d tokens) to its target_tokenizer/.",
+            len(source_tokenizer),
+            args.output_dir,
+            len(target_tokenizer),
+        )
+
+
+if __name__ == "__main__":
+    main()
