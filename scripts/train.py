@@ -21,6 +21,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+import torch
 import transformers
 from transformers import (
     AutoModelForSeq2SeqLM,
@@ -170,6 +171,7 @@ def main(argv=None):
                                target_tokenizer=None if target_tokenizer is source_tokenizer else target_tokenizer)
 
     training_args.predict_with_generate = True
+    training_args.dataloader_pin_memory = training_args.dataloader_pin_memory and torch.cuda.is_available()
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     training_args.generation_num_beams = data_args.num_beams or training_args.generation_num_beams
     if training_args.load_best_model_at_end and training_args.metric_for_best_model in (None, "loss"):
