@@ -337,14 +337,19 @@ def tokenize_pairs(
     tokenized = DatasetDict()
     for split, dataset in dataset_dict.items():
         encoded = dataset.map(tokenize, batched=True, remove_columns=dataset.column_names)
-        logger.info(
-            "Split %r: truncated %d of %d sources to %d tokens and %d targets to %d tokens.",
+        num_sources, num_targets = sum(encoded["source_truncated"]), sum(encoded["target_truncated"])
+        # A warning when anything was cut, so that a default (warning-level) training log shows it.
+        logger.log(
+            logging.WARNING if num_sources or num_targets else logging.INFO,
+            "Split %r: truncated %d of %d sources to %d tokens and %d targets to %d tokens%s.",
             split,
-            sum(encoded["source_truncated"]),
+            num_sources,
             len(encoded),
             max_source_length,
-            sum(encoded["target_truncated"]),
+            num_targets,
             max_target_length,
+            " (raise --max_source_length / --max_target_length to keep them whole)" if num_sources or num_targets
+            else "",
         )
         tokenized[split] = encoded.remove_columns(["source_truncated", "target_truncated"])
     return tokenized

@@ -2,16 +2,19 @@
 """The LSTM/GRU encoder-decoder of Sutskever et al. (2014), with the attention of Bahdanau et al. (2015) and
 Luong et al. (2015), as a transformers model.
 
-This file is copied next to saved weights for `trust_remote_code`: it imports only torch, transformers and the
-sibling configuration file.
+This file is copied next to saved weights for `trust_remote_code`: it imports only torch, transformers, the standard
+library and the sibling configuration file, and does no I/O at import.
 
 Shapes: B = batch, S = source length, T = target length, E = embedding_size, H = hidden_size (decoder),
 K = encoder output size (encoder_hidden_size x directions), L = decoder_layers, V = target vocabulary.
 """
 
 from collections.abc import Callable
+import copy
 from dataclasses import dataclass
 import math
+import os
+import shutil
 
 import torch
 from torch import nn
@@ -21,15 +24,30 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+from transformers.utils import logging
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 
+
+logger = logging.get_logger(__name__)
 
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 AUTO_MAP = {
     "AutoConfig": "configuration_seq2seq_lstm.Seq2SeqLSTMConfig",
     "AutoModel": "modeling_seq2seq_lstm.Seq2SeqLSTMModel",
     "AutoModelForSeq2SeqLM": "modeling_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration",
+}
+# transformers 5 removed these pipeline tasks, but `pipeline()` reads `config.custom_pipelines` first: saved models
+# carry the sibling pipeline file and list its classes, so `pipeline("translation", model=..., trust_remote_code=True)`
+# works again.
+PIPELINE_FILE = "pipeline_seq2seq_lstm.py"
+CUSTOM_PIPELINES = {
+    task: {"impl": f"pipeline_seq2seq_lstm.{name}", "pt": ["AutoModelForSeq2SeqLM"], "type": "text"}
+    for task, name in (
+        ("translation", "Seq2SeqLSTMTranslationPipeline"),
+        ("summarization", "Seq2SeqLSTMSummarizationPipeline"),
+        ("text2text-generation", "Seq2SeqLSTMText2TextGenerationPipeline"),
+    )
 }
 
 
@@ -504,7 +522,40 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         # AutoConfig, AutoModel and AutoModelForSeq2SeqLM load the folder with trust_remote_code=True.
         if self._auto_class is not None:
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
+            self._save_pipeline_code(save_directory)
         return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def _save_pipeline_code(self, save_directory):
+        """
+        Copies the pipeline file that sits beside this one (in the package, or in the remote-code cache when it was
+        downloaded) and lists its classes in `config.custom_pipelines`; without the file, our entries are dropped so
+        that config.json never points at code the folder lacks. Entries are rebuilt on every save: `pipeline()`
+        replaces their class names by classes in memory.
+        """
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), PIPELINE_FILE)
+        custom_pipelines = {
+            task: spec for task, spec in (getattr(self.config, "custom_pipelines", None) or {}).items()
+            if task not in CUSTOM_PIPELINES
+        }
+        if os.path.isfile(source):
+            os.makedirs(save_directory, exist_ok=True)
+            target = os.path.join(save_directory, PIPELINE_FILE)
+            if not os.path.exists(target) or not os.path.samefile(source, target):
+                shutil.copyfile(source, target)
+            custom_pipelines.update(copy.deepcopy(CUSTOM_PIPELINES))
+        elif set(CUSTOM_PIPELINES) & set(getattr(self.config, "custom_pipelines", None) or {}):
+            logger.warning(
+                f"{PIPELINE_FILE} is not beside {os.path.abspath(__file__)}, so {save_directory} gets no pipeline code "
+                f"and its config.json no custom_pipelines. (Loading the model once through pipeline(..., "
+                f"trust_remote_code=True) fetches the file; or save with the hf_seq2seq_lstm package installed.)"
+            )
+        self.config.custom_pipelines = custom_pipelines
+
+    def _upload_modified_files(self, working_dir, repo_id, files_timestamps, **kwargs):
+        # save_pretrained(push_to_hub=True) lists the folder's files before saving; the pipeline file is copied before
+        # that, so it would count as unchanged and stay behind.
+        files_timestamps = {name: time for name, time in files_timestamps.items() if name != PIPELINE_FILE}
+        return super()._upload_modified_files(working_dir, repo_id, files_timestamps, **kwargs)
 
     @classmethod
     def _supports_default_dynamic_cache(cls) -> bool:
@@ -600,10 +651,10 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
                 f"past_key_values must be the Seq2SeqLSTMCache this model returned, not {type(past_key_values).__name__}:"
                 f" an RNN decoder keeps a fixed-size state rather than keys and values."
             )
-        feedback = None
-        if decoder_feedback is not None:
-            def feedback(t, output):
-                return self.decoder.embed_tokens(decoder_feedback(t, output))
+        feedback = (
+            (lambda t, output: self.decoder.embed_tokens(decoder_feedback(t, output)))
+            if decoder_feedback is not None else None
+        )
 
         decoder_outputs, cross_attention, decoder_hidden_states = self.decoder(
             decoder_inputs_embeds, past_key_values, encoder_hidden_states, attention_mask,
@@ -696,6 +747,10 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             are the labels shifted right after `decoder_start_token_id` (teacher forcing).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if labels is not None:
+            # The last label is never fed to the decoder, so check them all here (on CUDA a bad target id is a
+            # device-side assert rather than an error).
+            check_token_ids(labels.masked_fill(labels == -100, 0), self.config.target_vocab_size, "labels")
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         scheduled_sampling = (

@@ -1,12 +1,17 @@
-"""Trainer glue: building a model for a tokenizer, metrics for `predict_with_generate`, and a trainer that keeps the
-saved generation config clean."""
+"""Trainer glue: building a model for a tokenizer, metrics for `predict_with_generate`, a trainer that stops on a
+non-finite loss and keeps the saved generation config clean, and a wall-time limit."""
 
 import copy
 import logging
 import math
+import os
+import shutil
+import time
 
 import numpy as np
-from transformers import GenerationConfig, Seq2SeqTrainer
+import torch
+import torch.distributed as dist
+from transformers import GenerationConfig, Seq2SeqTrainer, TrainerCallback
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .metrics import load_metric
@@ -127,13 +132,36 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     def training_step(self, model, inputs, num_items_in_batch=None):
         loss = super().training_step(model, inputs, num_items_in_batch)
         # Checked before the optimizer step, so the weights (and every checkpoint written later) stay finite.
-        if not math.isfinite(loss.item()):
+        value = loss.item()
+        non_finite = not math.isfinite(value)
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # Every process must stop at the same step: a process that went on alone would apply the averaged
+            # non-finite gradients and could save them before the launcher ends it.
+            flag = torch.tensor([float(non_finite)], device=loss.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            non_finite = bool(flag.item())
+        if non_finite:
+            where = f"became {value}" if not math.isfinite(value) else "became non-finite on another process"
             raise FloatingPointError(
-                f"Training loss became {loss.item()} at step {self.state.global_step + 1}; the optimizer step was not "
+                f"Training loss {where} at step {self.state.global_step + 1}; the optimizer step was not "
                 f"taken and the last good checkpoint in {self.args.output_dir} is intact. Lower --learning_rate, set "
                 f"--max_grad_norm, or check the data, then resume with --resume_from_checkpoint."
             )
         return loss
+
+    def save_model(self, output_dir=None, _internal_call=False):
+        # The loss check above sees a divergence one step late: an optimizer step can overflow the weights while the
+        # loss it came from was finite. Never write such weights over (or beside) the good checkpoints. Checked here,
+        # before anything is written: a checkpoint save starts with save_model.
+        broken = [name for name, parameter in self.model.named_parameters() if not torch.isfinite(parameter).all()]
+        if broken:
+            raise FloatingPointError(
+                f"The weights became non-finite by step {self.state.global_step} ({len(broken)} tensor(s), e.g. "
+                f"{broken[0]}): an optimizer step overflowed. Nothing was saved, so the last good checkpoint in "
+                f"{self.args.output_dir} is intact. Lower --learning_rate or set --max_grad_norm, then resume with "
+                f"--resume_from_checkpoint."
+            )
+        return super().save_model(output_dir, _internal_call)
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
         # Seq2SeqTrainer.prediction_step writes every default (max_length=20, top_k=50, ...) into
@@ -143,3 +171,33 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
             return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
         finally:
             self.model.generation_config = generation_config
+
+    def _push_from_checkpoint(self, checkpoint_folder):
+        # With push_to_hub=True, Trainer copies only the config, generation config and weights of each checkpoint into
+        # output_dir before uploading it; the model and pipeline code that config.json's auto_map and
+        # custom_pipelines name must go along, or the pushed commit cannot be loaded with trust_remote_code=True.
+        if self.is_world_process_zero() and os.path.isdir(checkpoint_folder):
+            for name in os.listdir(checkpoint_folder):
+                if name.endswith(".py"):
+                    shutil.copyfile(os.path.join(checkpoint_folder, name), os.path.join(self.args.output_dir, name))
+        super()._push_from_checkpoint(checkpoint_folder)
+
+
+class TimeLimitCallback(TrainerCallback):
+    """Ends training once `minutes` of wall time have passed, with the final evaluation and checkpoint of a normal
+    end, so a recipe can promise "trained in at most N minutes" on any machine."""
+
+    def __init__(self, minutes: float):
+        self.seconds = 60 * minutes
+        self.start = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.monotonic() - self.start >= self.seconds:
+            logger.warning("Time limit of %.1f minutes reached at step %d: stopping.", self.seconds / 60,
+                           state.global_step)
+            control.should_training_stop = True
+            control.should_evaluate = args.eval_strategy != "no"
+            control.should_save = args.save_strategy != "no"

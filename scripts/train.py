@@ -13,7 +13,11 @@ Multi30k de->en from plain parallel text files (train.de / train.en ...):
 
 Every `Seq2SeqTrainingArguments` flag works (--learning_rate, --num_train_epochs, --eval_strategy, --save_steps,
 --load_best_model_at_end ...). `--resume_from_checkpoint PATH` continues a run; without it a run resumes from the
-latest checkpoint in --output_dir when there is one.
+latest complete checkpoint in --output_dir when there is one (a checkpoint half-written by a killed run is skipped,
+with a warning). Runs unchanged under `torchrun --nproc_per_node N` and `accelerate launch --multi_gpu`.
+
+A bad input, checkpoint or diverging loss ends the run with a one-line error and exit status 1
+(HF_SEQ2SEQ_LSTM_TRACEBACK=1 shows the traceback).
 """
 
 import logging
@@ -24,21 +28,23 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 from transformers import (
-    AutoModelForSeq2SeqLM,
     DataCollatorForSeq2Seq,
     EarlyStoppingCallback,
     HfArgumentParser,
     Seq2SeqTrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm.checkpoints import load_model, resolve_resume_checkpoint
+from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, tokenize_pairs
+from hf_seq2seq_lstm.hub import write_model_card
 from hf_seq2seq_lstm.tasks import DEFAULT_TASK_NAME, get_task
 from hf_seq2seq_lstm.tokenization import load_tokenizers, save_tokenizers, train_tokenizers
 from hf_seq2seq_lstm.training import (
     Seq2SeqLSTMTrainer,
+    TimeLimitCallback,
     build_compute_metrics,
     check_tokenizer_matches_model,
     new_model,
@@ -96,6 +102,7 @@ class DataTrainingArguments:
     max_predict_samples: int | None = field(default=None)
     early_stopping_patience: int | None = field(default=None, metadata={"help": "Evaluations without improvement before stopping."})
     default_task_seed: int = field(default=0, metadata={"help": "Seed of the built-in task's data."})
+    max_train_minutes: float | None = field(default=None, metadata={"help": "Stop training after this many minutes."})
 
 
 def load_data(data_args: DataTrainingArguments):
@@ -132,15 +139,16 @@ def main(argv=None):
     transformers.utils.logging.set_verbosity(log_level)
     set_seed(training_args.seed)
 
-    last_checkpoint = None
-    if training_args.do_train and training_args.resume_from_checkpoint is None and os.path.isdir(training_args.output_dir):
-        last_checkpoint = get_last_checkpoint(training_args.output_dir)
-        if last_checkpoint is not None:
-            logger.info("Resuming from the latest checkpoint in --output_dir: %s", last_checkpoint)
+    # The latest *complete* checkpoint: one half-written by a killed run is skipped with a warning saying why.
+    last_checkpoint = resolve_resume_checkpoint(
+        training_args.resume_from_checkpoint, training_args.output_dir,
+        require_optimizer=not training_args.save_only_model) if training_args.do_train else None
 
     task = data_args.task or ("summarization" if data_args.text_column else "translation")
     raw = load_data(data_args)
 
+    # Loaded first: a wrong or broken model folder gets its own clear error rather than the tokenizer loader's.
+    model = load_model(model_args.model_name_or_path) if model_args.model_name_or_path else None
     tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
     if tokenizer_path:
         source_tokenizer, target_tokenizer = load_tokenizers(tokenizer_path)
@@ -155,9 +163,7 @@ def main(argv=None):
         logger.info("Trained %s tokenizer(s): %d source / %d target tokens", model_args.tokenizer_type,
                     len(source_tokenizer), len(target_tokenizer))
 
-    if model_args.model_name_or_path:
-        model = AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, use_safetensors=True)
-    else:
+    if model is None:
         config_kwargs = {name: getattr(model_args, name) for name in (
             "cell_type", "attention", "input_feeding", "bidirectional_encoder", "embedding_size", "hidden_size",
             "encoder_layers", "decoder_layers", "dropout", "teacher_forcing_ratio", "reverse_source",
@@ -179,6 +185,11 @@ def main(argv=None):
         training_args.metric_for_best_model = "bleu" if task == "translation" else "rougeL"
         training_args.greater_is_better = True
 
+    callbacks = []
+    if data_args.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(data_args.early_stopping_patience))
+    if data_args.max_train_minutes:
+        callbacks.append(TimeLimitCallback(data_args.max_train_minutes))
     trainer = Seq2SeqLSTMTrainer(
         model=model,
         args=training_args,
@@ -188,12 +199,12 @@ def main(argv=None):
         data_collator=DataCollatorForSeq2Seq(source_tokenizer, model=model, label_pad_token_id=-100,
                                              pad_to_multiple_of=None),
         compute_metrics=build_compute_metrics(target_tokenizer, task),
-        callbacks=[EarlyStoppingCallback(data_args.early_stopping_patience)] if data_args.early_stopping_patience else None,
+        callbacks=callbacks,
     )
 
     all_metrics = {}
     if training_args.do_train:
-        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint or last_checkpoint)
+        result = trainer.train(resume_from_checkpoint=last_checkpoint)
         trainer.save_model()
         if trainer.is_world_process_zero():
             save_tokenizers(training_args.output_dir, source_tokenizer, target_tokenizer)
@@ -216,8 +227,13 @@ def main(argv=None):
         trainer.save_metrics(prefix, metrics)
         all_metrics.update(metrics)
 
+    if training_args.do_train and trainer.is_world_process_zero():
+        # README.md of the saved model: written last, so that it carries this run's scores from all_results.json.
+        write_model_card(training_args.output_dir, model_args=model_args, data_args=data_args, training_args=training_args)
+
     return all_metrics
 
 
 if __name__ == "__main__":
-    main()
+    # A bad input, checkpoint or diverging loss ends the run with its message and exit status 1, not a traceback.
+    sys.exit(run_cli(main))

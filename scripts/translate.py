@@ -5,18 +5,23 @@
     echo "3. März 2021" | python scripts/translate.py --model outputs/dates
     python scripts/translate.py --model outputs/multi30k --input ../shared/data/multi30k/test2016.de \\
         --references ../shared/data/multi30k/test2016.en --num_beams 5
+    python scripts/translate.py --model outputs/multi30k --input few.de --plot-attention attention/
 
-Sentences are batched by length for speed; outputs are written in input order, one per line.
+Sentences are batched by length for speed; outputs are written in input order, one per line. `--plot-attention DIR`
+writes DIR/attention_0001.png, ... one cross-attention heatmap per input line (of its first output), for models
+with attention.
 """
 
 import argparse
 import json
+import os
 import sys
 
 import torch
-from transformers import AutoModelForSeq2SeqLM
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm.checkpoints import load_model
+from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, read_text_lines
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.metrics import load_metric
@@ -56,6 +61,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no_progress", action="store_true")
+    parser.add_argument("--plot-attention", "--plot_attention", dest="plot_attention", metavar="DIR",
+                        help="write one cross-attention heatmap per input to DIR/attention_NNNN.png (numbered from 1)")
     return parser.parse_args(argv)
 
 
@@ -76,19 +83,44 @@ def load_sources(args):
     return sources, references
 
 
+def write_attention_plots(directory, sources, outputs, attentions):
+    """One PNG per input: DIR/attention_0001.png ... (numbered like the input lines)."""
+    from hf_seq2seq_lstm.plotting import plot_attention
+
+    os.makedirs(directory, exist_ok=True)
+    width = max(4, len(str(len(sources))))
+    for number, (source, output, attention) in enumerate(zip(sources, outputs, attentions), start=1):
+        output = output[0] if isinstance(output, list) else output
+        title = f"{shorten(source, 90)}\n→ {shorten(output, 90)}"
+        plot_attention(attention.weights, attention.source_tokens, attention.target_tokens, title=title,
+                       path=os.path.join(directory, f"attention_{number:0{width}d}.png"))
+
+
+def shorten(text, limit):
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def main(argv=None):
     args = parse_args(argv)
     torch.manual_seed(args.seed)
+    # safetensors only, no remote code, a clear error for a missing, truncated or mismatched model
+    model = load_model(args.model).to(args.device)
     source_tokenizer, target_tokenizer = load_tokenizers(args.tokenizer or args.model)
-    model = AutoModelForSeq2SeqLM.from_pretrained(args.model, use_safetensors=True).to(args.device)
     check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer)
+    if args.plot_attention and model.config.attention == "none":
+        raise SystemExit(f"--plot-attention: {args.model} was trained with attention='none'; it has no attention "
+                         f"weights to plot (its decoder sees the source only through the encoder's final state).")
     sources, references = load_sources(args)
 
     generate_kwargs = {name: getattr(args, name) for name in (
         "max_new_tokens", "num_beams", "num_return_sequences", "do_sample", "top_k", "top_p", "temperature",
         "length_penalty", "no_repeat_ngram_size", "repetition_penalty") if getattr(args, name) is not None}
     outputs = translate(model, source_tokenizer, target_tokenizer, sources, batch_size=args.batch_size,
-                        max_source_length=args.max_source_length, progress=not args.no_progress, **generate_kwargs)
+                        max_source_length=args.max_source_length, progress=not args.no_progress,
+                        return_attentions=bool(args.plot_attention), **generate_kwargs)
+    if args.plot_attention:
+        outputs, attentions = outputs
+        write_attention_plots(args.plot_attention, sources, outputs, attentions)
     lines = [" ||| ".join(output) if isinstance(output, list) else output for output in outputs]
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
@@ -111,4 +143,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    # A bad input or model ends the run with its message and exit status 1, not a traceback.
+    sys.exit(run_cli(main))

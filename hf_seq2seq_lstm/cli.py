@@ -1,0 +1,26 @@
+"""Entry points of the command-line scripts: a user error ends a script with its message, not a traceback."""
+
+import os
+import sys
+
+
+USER_ERRORS = (ValueError, OSError, FloatingPointError)
+TRACEBACK_VARIABLE = "HF_SEQ2SEQ_LSTM_TRACEBACK"
+
+
+def run_cli(main, argv=None) -> int:
+    """
+    Runs a script's `main(argv)`. An error about the input, the data, a checkpoint or a diverging loss (ValueError,
+    OSError, FloatingPointError) ends it with its message on stderr and exit status 1 instead of a traceback; set
+    HF_SEQ2SEQ_LSTM_TRACEBACK=1 to see the traceback. Returns the exit status: `sys.exit(run_cli(main))`.
+    """
+    try:
+        main(argv)
+    except USER_ERRORS as error:
+        if os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):
+            raise
+        rank = os.environ.get("RANK")
+        prefix = f"[rank {rank}] " if rank is not None and os.environ.get("WORLD_SIZE", "1") != "1" else ""
+        print(f"{prefix}error: {error}\n(set {TRACEBACK_VARIABLE}=1 for the traceback)", file=sys.stderr, flush=True)
+        return 1
+    return 0

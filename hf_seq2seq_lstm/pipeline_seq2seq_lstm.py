@@ -1,0 +1,201 @@
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""`translation`, `summarization` and `text2text-generation` pipelines for the LSTM/GRU encoder-decoder.
+
+transformers 5 removed these three tasks (`pipeline("translation", ...)` raises KeyError), but `pipeline()` looks up
+`config.custom_pipelines` before its list of removed tasks. `Seq2SeqLSTMPreTrainedModel.save_pretrained` copies this
+file next to the weights and lists the three classes below in `config.json`, so for a saved model or a Hub repo
+
+    pipe = pipeline("translation", model="org/name", trust_remote_code=True)
+    pipe(["a sentence", "another one"], batch_size=2, num_beams=4)   # [{"translation_text": ...}, ...]
+
+works without this package installed. For a model object in memory, build the class directly:
+
+    Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
+
+This file is copied next to saved weights for `trust_remote_code`: it imports only the standard library and
+transformers (the model and its torch code come through the Auto classes).
+"""
+
+import os
+import re
+
+from transformers import AutoTokenizer, GenerationConfig, Pipeline
+from transformers.utils import ModelOutput
+
+
+TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
+_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _revision_of_remote_code(*module_names: str) -> str | None:
+    """
+    The commit a remote-code module was downloaded at: transformers imports it as
+    `transformers_modules.<org>.<name>.<commit>.<file>`. None for code that did not come from a Hub repo.
+    """
+    for module_name in module_names:
+        for part in module_name.split("."):
+            if _COMMIT_HASH.match(part):
+                return part
+    return None
+
+
+class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
+    """
+    Generates an output text for each input text with `model.generate()`.
+
+    Inputs: a string, or a list of strings (batched with `batch_size=`). Outputs, per input, a list with one dict per
+    returned sequence (`num_return_sequences`), `{"<name>_text": str}` and, with `return_tensors=True`,
+    `{"<name>_token_ids": tensor}`; for a list of strings with one sequence each, one dict per input.
+
+    Call parameters: any `generate()` parameter (`num_beams`, `max_new_tokens`, `do_sample`, `num_return_sequences`,
+    `no_repeat_ngram_size`, ...); `truncation` / `max_source_length` for long sources; `return_text`,
+    `return_tensors`, `clean_up_tokenization_spaces`.
+
+    Models with separate source and target vocabularies decode with the target tokenizer: pass it as
+    `target_tokenizer=` (an object or a path), or let the pipeline load the `target_tokenizer/` subfolder saved with
+    the model (local folder, or the same Hub commit the model code came from).
+    """
+
+    return_name = "generated"
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_video_processor = False
+    _pipeline_calls_generate = True
+    # Applies only where neither the call nor the model's generation config sets a length.
+    _default_generation_config = GenerationConfig(max_new_tokens=256)
+
+    def __init__(self, *args, target_tokenizer=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.tokenizer is None:
+            raise ValueError(f"{type(self).__name__} needs the tokenizer saved with the model: pass tokenizer=.")
+        if not self.model.can_generate():
+            raise ValueError(f"{type(self).__name__} needs a model that can generate, not {type(self.model).__name__}.")
+        self.target_tokenizer = self._resolve_target_tokenizer(target_tokenizer)
+
+    def _resolve_target_tokenizer(self, target_tokenizer):
+        config = self.model.config
+        if isinstance(target_tokenizer, (str, os.PathLike)):
+            target_tokenizer = AutoTokenizer.from_pretrained(target_tokenizer, config=config)
+        if target_tokenizer is None:
+            if getattr(config, "decoder_vocab_size", None) is None:
+                return self.tokenizer  # one joint vocabulary
+            target_tokenizer = self._load_saved_target_tokenizer()
+        target_vocab_size = getattr(config, "decoder_vocab_size", None) or config.vocab_size
+        if len(target_tokenizer) > target_vocab_size:
+            raise ValueError(
+                f"The target tokenizer has {len(target_tokenizer)} tokens but the model's target vocabulary has "
+                f"{target_vocab_size}: it is not the tokenizer this model was trained with."
+            )
+        return target_tokenizer
+
+    def _load_saved_target_tokenizer(self):
+        """The `target_tokenizer/` subfolder saved beside the model, from a local folder or the model's Hub commit."""
+        location = self.tokenizer.name_or_path or self.model.name_or_path
+        # config=: the subfolder has no config.json, which AutoTokenizer would otherwise look for (and, offline,
+        # fail on when the cache does not record it as missing)
+        config = self.model.config
+        if location and os.path.isdir(os.path.join(location, TARGET_TOKENIZER_SUBFOLDER)):
+            return AutoTokenizer.from_pretrained(os.path.join(location, TARGET_TOKENIZER_SUBFOLDER), config=config)
+        revision = _revision_of_remote_code(type(self.model).__module__, __name__)
+        try:
+            return AutoTokenizer.from_pretrained(location, subfolder=TARGET_TOKENIZER_SUBFOLDER, revision=revision,
+                                                 config=config)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"This model has a separate target vocabulary ({self.model.config.decoder_vocab_size} tokens), but its "
+                f"target tokenizer was not found in {location!r}/{TARGET_TOKENIZER_SUBFOLDER} "
+                f"(revision {revision or 'default'}): pass target_tokenizer= (a tokenizer or its path)."
+            ) from error
+
+    def _sanitize_parameters(
+        self,
+        return_tensors=None,
+        return_text=None,
+        clean_up_tokenization_spaces=None,
+        truncation=None,
+        max_source_length=None,
+        **generate_kwargs,
+    ):
+        preprocess_params = {}
+        if truncation is not None:
+            preprocess_params["truncation"] = truncation
+        if max_source_length is not None:
+            preprocess_params["max_source_length"] = max_source_length
+            preprocess_params.setdefault("truncation", True)
+        postprocess_params = {}
+        if return_tensors is not None:
+            postprocess_params["return_tensors"] = return_tensors
+        if return_text is not None:
+            postprocess_params["return_text"] = return_text
+        if clean_up_tokenization_spaces is not None:
+            postprocess_params["clean_up_tokenization_spaces"] = clean_up_tokenization_spaces
+        return preprocess_params, generate_kwargs, postprocess_params
+
+    def __call__(self, inputs, **kwargs):
+        """
+        Args:
+            inputs (`str` or `list[str]`): the source text(s).
+            kwargs: `batch_size`, `generate()` parameters, and the call parameters listed in the class docstring.
+
+        Returns:
+            For a string, a list of dicts (one per returned sequence); for a list of strings, one such list per
+            input, or one dict per input when each has a single sequence.
+        """
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        result = super().__call__(inputs, **kwargs)
+        if isinstance(inputs, list) and all(isinstance(item, str) for item in inputs) and all(
+            len(records) == 1 for records in result
+        ):
+            return [records[0] for records in result]
+        return result
+
+    def preprocess(self, inputs, truncation=False, max_source_length=None):
+        if not isinstance(inputs, str):
+            raise TypeError(f"{type(self).__name__} takes a string or a list of strings, not {type(inputs).__name__}.")
+        encoding = self.tokenizer(inputs, return_tensors="pt", truncation=truncation, max_length=max_source_length)
+        return {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}
+
+    def _forward(self, model_inputs, **generate_kwargs):
+        batch_size = model_inputs["input_ids"].shape[0]
+        output_ids = self.model.generate(**model_inputs, **self._prepare_generate_kwargs(generate_kwargs))
+        if isinstance(output_ids, ModelOutput):
+            output_ids = output_ids.sequences
+        # (B * num_return_sequences, T) -> (B, num_return_sequences, T): the pipeline unbatches along dim 0
+        return {"output_ids": output_ids.reshape(batch_size, -1, *output_ids.shape[1:])}
+
+    def postprocess(self, model_outputs, return_tensors=False, return_text=True, clean_up_tokenization_spaces=False):
+        records = []
+        for output_ids in model_outputs["output_ids"][0]:
+            record = {}
+            if return_tensors:
+                record[f"{self.return_name}_token_ids"] = output_ids
+            if return_text:
+                text = self.target_tokenizer.decode(
+                    output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=clean_up_tokenization_spaces
+                )
+                record[f"{self.return_name}_text"] = text.strip()
+            records.append(record)
+        return records
+
+
+class Seq2SeqLSTMTranslationPipeline(Seq2SeqLSTMText2TextGenerationPipeline):
+    """Translation: outputs `[{"translation_text": ...}]`. See [`Seq2SeqLSTMText2TextGenerationPipeline`]."""
+
+    return_name = "translation"
+
+
+class Seq2SeqLSTMSummarizationPipeline(Seq2SeqLSTMText2TextGenerationPipeline):
+    """Summarization: outputs `[{"summary_text": ...}]`. See [`Seq2SeqLSTMText2TextGenerationPipeline`]."""
+
+    return_name = "summary"
+
+
+__all__ = [
+    "Seq2SeqLSTMSummarizationPipeline",
+    "Seq2SeqLSTMText2TextGenerationPipeline",
+    "Seq2SeqLSTMTranslationPipeline",
+]

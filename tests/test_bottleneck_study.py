@@ -1,0 +1,108 @@
+"""The bottleneck study: synthetic task, length buckets, and scripts/bottleneck_study.py --tiny end to end."""
+
+import csv
+import importlib.util
+import struct
+
+import pytest
+import torch
+
+from conftest import MULTI30K, REPO_ROOT
+from hf_seq2seq_lstm.evaluation import bucket_indices, score_by_bucket, sequence_scores
+from hf_seq2seq_lstm.tasks.synthetic import SyntheticTask, strip_special
+
+
+def load_study_script():
+    spec = importlib.util.spec_from_file_location("bottleneck_study", REPO_ROOT / "scripts" / "bottleneck_study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+study_script = load_study_script()
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("name", ["copy", "reverse"])
+def test_synthetic_batches(name):
+    task = SyntheticTask(name, num_symbols=6, min_length=3, max_length=9)
+    batch = task.batch(32, torch.Generator().manual_seed(0))
+    lengths = batch["attention_mask"].sum(1) - 1  # symbols, </s> not counted
+    assert 3 <= lengths.min() and lengths.max() <= 9
+    for row in range(32):
+        source = batch["input_ids"][row, : lengths[row]]
+        target = batch["labels"][row, : lengths[row]]
+        assert (source >= 4).all() and (source < task.vocab_size).all()
+        assert target.tolist() == (source.flip(0) if name == "reverse" else source).tolist()
+        assert batch["input_ids"][row, lengths[row]] == 2 and batch["labels"][row, lengths[row]] == 2
+    assert (batch["labels"][batch["labels"] < 0] == -100).all()
+    # same seed, same data; lengths can be imposed
+    again = task.batch(32, torch.Generator().manual_seed(0))
+    assert torch.equal(again["input_ids"], batch["input_ids"])
+    fixed = task.batch(lengths=[4, 4], generator=torch.Generator().manual_seed(1))
+    assert fixed["input_ids"].shape == (2, 5)
+
+
+def test_synthetic_tokenizer_round_trip():
+    task = SyntheticTask(num_symbols=30)
+    tokenizer = task.tokenizer()
+    assert len(tokenizer) == task.vocab_size and tokenizer.pad_token_id == 0 and tokenizer.eos_token_id == 2
+    ids = tokenizer("a b z aa")["input_ids"]
+    assert ids == [4, 5, 29, 30, 2]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "a b z aa" == task.to_text(ids)
+    with pytest.raises(ValueError, match="Unknown synthetic task"):
+        SyntheticTask("sort")
+
+
+def test_buckets_and_sequence_scores():
+    lengths = [5, 9, 10, 14, 15, 3, 99]
+    buckets = bucket_indices(lengths, [5, 10, 15])
+    assert buckets == [(5, 9, [0, 1]), (10, 14, [2, 3])]  # 15, 3 and 99 fall outside
+    predictions = [[4, 5, 6], [4, 5], [4, 5, 6, 7], [4]]
+    references = [[4, 5, 6], [4, 6], [4, 5, 6], [5]]
+    rows = score_by_bucket(lengths[:4], [5, 10, 15], sequence_scores(predictions, references))
+    assert [row["bucket"] for row in rows] == ["5-9", "10-14"]
+    assert rows[0]["token_accuracy"] == pytest.approx(100 * 4 / 5) and rows[0]["exact_match"] == 50
+    assert rows[1]["token_accuracy"] == pytest.approx(100 * 3 / 5) and rows[1]["exact_match"] == 0  # extra token
+    assert strip_special([1, 4, 5, 2, 0, 7]) == [4, 5]
+    with pytest.raises(ValueError, match="increasing"):
+        bucket_indices(lengths, [5, 5])
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_study_tiny_end_to_end(tmp_path, capsys):
+    study_script.main(["--tiny", "--jobs", "1", "--output-dir", str(tmp_path), "--save-models", str(tmp_path / "m")])
+    rows = read_rows(tmp_path / "bottleneck.csv")
+    models = ["no attention", "no attention, reversed source", "Bahdanau attention", "Luong attention (general)"]
+    # four models x (two length buckets + all)
+    assert [(row["model"], row["bucket"]) for row in rows] == [
+        (model, bucket) for model in models for bucket in ("5-6", "7-8", "all")]
+    for row in rows:
+        assert row["dataset"] == "synthetic" and row["steps"] == "5"
+        assert 0 <= float(row["token_accuracy"]) <= 100 and 0 <= float(row["exact_match"]) <= 100
+        assert int(row["count"]) == (12 if row["bucket"] == "all" else 6)
+    width, height = png_size(tmp_path / "bottleneck.png")
+    assert width > 2 * height  # two panels side by side: token accuracy and exact match
+    printed = capsys.readouterr().out
+    assert "| no attention, reversed source |" in printed and "5-6 (n=6)" in printed
+    assert (tmp_path / "m" / "synthetic-luong" / "tokenizer.json").is_file()
+
+
+@pytest.mark.skipif(not MULTI30K.is_dir(), reason=f"Multi30k not found at {MULTI30K}")
+def test_study_tiny_with_multi30k(tmp_path):
+    study_script.main(["--tiny", "--jobs", "1", "--output-dir", str(tmp_path), "--multi30k", str(MULTI30K),
+                       "--variants", "none", "luong"])
+    rows = [row for row in read_rows(tmp_path / "bottleneck.csv") if row["dataset"] == "multi30k"]
+    assert [row["bucket"] for row in rows][-1] == "all" and len(rows) == 2 * 3
+    assert all(0 <= float(row["bleu"]) <= 100 for row in rows)
+    for model in ("no attention", "Luong attention (general)"):
+        assert sum(int(row["count"]) for row in rows if row["model"] == model and row["bucket"] != "all") == 20

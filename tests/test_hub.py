@@ -1,0 +1,595 @@
+"""Sharing on the Hub, over real HTTP on 127.0.0.1 only: pulling by repo id without the package (olah serving local
+git repositories), pushing (scripts/push_to_hub.py, model.push_to_hub, Trainer push_to_hub) to tests/hub_server.py,
+an offline HF cache, the pipelines transformers 5 removed, the model card, and what remote code may import."""
+
+import ast
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import ModelCard, metadata_load
+from transformers import pipeline
+
+from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT
+from hub_server import GitRepository, HubServer
+from hf_seq2seq_lstm import modeling_seq2seq_lstm
+from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
+from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
+    Seq2SeqLSTMSummarizationPipeline,
+    Seq2SeqLSTMText2TextGenerationPipeline,
+    Seq2SeqLSTMTranslationPipeline,
+)
+from hf_seq2seq_lstm.tokenization import save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.training import new_model
+
+OLAH_CLI = Path(sys.executable).with_name("olah-cli")
+CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
+SOURCES = ["number 3 is odd", "number 12 is even", "seven", "number 41 is odd and number 40 is even"]
+NEW_TOKENS = 10
+OUTPUT_KEYS = {"translation": "translation_text", "summarization": "summary_text",
+               "text2text-generation": "generated_text"}
+RESULTS = {"epoch": 3.0, "train_loss": 1.25, "train_samples": 200, "eval_bleu": 12.3456, "eval_chrf": 40.5,
+           "eval_exact_match": 5.0, "eval_gen_len": 7.5, "eval_loss": 2.5, "eval_samples": 20, "predict_bleu": 11.0,
+           "predict_chrf": 39.25, "predict_exact_match": 4.0, "predict_samples": 20}
+
+
+def training_texts():
+    source = [f"number {i} is {'even' if i % 2 == 0 else 'odd'}" for i in range(120)]
+    target = [f"Nummer {i} ist {'gerade' if i % 2 == 0 else 'ungerade'}" for i in range(120)]
+    return source, target
+
+
+class SavedModel:
+    """A small random model saved with its tokenizer(s) and card, and what it generates for SOURCES."""
+
+    def __init__(self, folder, joint, repo_id=None):
+        source_texts, target_texts = training_texts()
+        self.source_tokenizer, self.target_tokenizer = train_tokenizers(source_texts, target_texts, joint=joint,
+                                                                        vocab_size=90)
+        torch.manual_seed(0)
+        self.model = new_model(self.source_tokenizer, self.target_tokenizer, hidden_size=16, embedding_size=8,
+                               attention="luong_general", bidirectional_encoder=True, dropout=0.0,
+                               init_range=0.5).eval()
+        self.folder, self.separate = Path(folder), not joint
+        self.model.save_pretrained(folder)
+        save_tokenizers(folder, self.source_tokenizer, self.target_tokenizer)
+        (self.folder / "all_results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
+        write_model_card(folder, repo_id=repo_id, data_args={"source_lang": "en", "target_lang": "de"})
+        batch = self.source_tokenizer(SOURCES, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            self.greedy = self.model.generate(**batch, max_new_tokens=NEW_TOKENS).tolist()
+            self.beam = self.model.generate(**batch, max_new_tokens=NEW_TOKENS, num_beams=3).tolist()
+        self.texts = [text.strip() for text in self.target_tokenizer.batch_decode(self.greedy, skip_special_tokens=True)]
+        assert len(set(self.texts)) > 1, "outputs ignore the source: the comparisons would prove nothing"
+
+    def files(self):
+        return {p.relative_to(self.folder).as_posix(): p.read_bytes() for p in self.folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    root = tmp_path_factory.mktemp("saved")
+    return {"joint": SavedModel(root / "joint", joint=True, repo_id="org/pushed"),
+            "separate": SavedModel(root / "separate", joint=False)}
+
+
+# ---- servers -----------------------------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hub_root(tmp_path_factory):
+    """The folder of git repositories: written by the push server, served by olah (`models/<org>/<name>`)."""
+    return tmp_path_factory.mktemp("hub")
+
+
+@pytest.fixture(scope="module")
+def olah(hub_root, tmp_path_factory):
+    """olah in offline mode serving the git repositories under hub_root, read-only, as the Hub's download API."""
+    if not OLAH_CLI.exists():
+        pytest.skip("olah is not installed: pip install -e .[dev]")
+    work = tmp_path_factory.mktemp("olah")
+    port = free_port()
+    (work / "olah.toml").write_text(
+        f"[basic]\nhost = \"127.0.0.1\"\nport = {port}\nrepos-path = {json.dumps(str(work / 'repos'))}\n"
+        f"mirrors-path = [{json.dumps(str(hub_root))}]\nmetadata-cache-ttl = 0\n\n[accessibility]\noffline = true\n",
+        encoding="utf-8")
+    log = open(work / "olah.log", "wb")
+    process = subprocess.Popen([str(OLAH_CLI), "-c", "olah.toml", "--log-path", str(work / "logs")], cwd=work,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/models/org/none/revision/{'0' * 40}", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # answering
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                pytest.fail(f"olah did not start: {(work / 'olah.log').read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def hub(hub_root):
+    server = HubServer(hub_root).start()
+    yield server
+    server.stop()
+
+
+def publish(hub_root, repo_id, folder):
+    """Commits a folder to a git repository under hub_root, as if pushed; returns the commit id."""
+    repository = GitRepository(str(Path(hub_root) / "models" / repo_id))
+    repository.create()
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in Path(folder).rglob("*") if p.is_file()}
+    return repository.commit("main", "upload", files, [], [])
+
+
+def hub_env(tmp_path, endpoint, offline=False):
+    """Environment of a client process: one Hub endpoint, its own caches, no proxies, light on CPU."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.lower().endswith("_proxy")}
+    env.update(HF_ENDPOINT=endpoint, HF_HUB_OFFLINE="1" if offline else "0", HF_HOME=str(tmp_path / "hf_home"),
+               HF_HUB_CACHE=str(tmp_path / "hub_cache"), HF_MODULES_CACHE=str(tmp_path / "hf_modules"),
+               HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
+               HF_TOKEN="hf_test_token", NO_PROXY="127.0.0.1,localhost", TOKENIZERS_PARALLELISM="false",
+               OMP_NUM_THREADS="1")
+    return env
+
+
+def run_client(code, spec, env, cwd):
+    """Runs `code` in a fresh interpreter with `spec` as sys.argv[1]; returns (last stdout line as JSON, stdout)."""
+    result = subprocess.run([PYTHON, "-c", code, json.dumps(spec)], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
+
+
+# Loads each job's repo by id with the package hidden: model, tokenizer(s), generation, streaming, the pipeline, a
+# snapshot of the files, and a re-save of the remotely loaded model.
+PULL = BLOCK_PACKAGE + """
+import json, sys, tempfile, torch
+from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, TextStreamer, pipeline
+from huggingface_hub import snapshot_download
+try:
+    import hf_seq2seq_lstm
+    raise SystemExit("the package is importable")
+except ModuleNotFoundError:
+    pass
+spec = json.loads(sys.argv[1])
+report = {}
+for job in spec["jobs"]:
+    repo, revision = job["repo_id"], job.get("revision")
+    model = AutoModelForSeq2SeqLM.from_pretrained(repo, revision=revision, trust_remote_code=True,
+                                                  use_safetensors=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(repo, revision=revision, trust_remote_code=True)
+    target = (AutoTokenizer.from_pretrained(repo, revision=revision, subfolder="target_tokenizer",
+                                            config=model.config) if job["separate"] else tokenizer)
+    batch = tokenizer(spec["sources"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        greedy = model.generate(**batch, max_new_tokens=spec["new_tokens"])
+        beam = model.generate(**batch, max_new_tokens=spec["new_tokens"], num_beams=3)
+        print("<<stream " + repo + ">>", flush=True)
+        one = tokenizer(spec["sources"][:1], return_tensors="pt")
+        streamed = model.generate(**one, max_new_tokens=spec["new_tokens"],
+                                  streamer=TextStreamer(target, skip_special_tokens=True))
+        print("<<end>>", flush=True)
+    pipe = pipeline(job["task"], model=repo, revision=revision, trust_remote_code=True,
+                    model_kwargs={"use_safetensors": True})
+    entry = {"module": type(model).__module__, "config": type(AutoConfig.from_pretrained(
+                 repo, revision=revision, trust_remote_code=True)).__name__,
+             "greedy": greedy.tolist(), "beam": beam.tolist(),
+             "streamed": target.decode(streamed[0], skip_special_tokens=True).strip(),
+             "pipeline_class": type(pipe).__name__, "pipeline_module": type(pipe).__module__,
+             "pipeline": pipe(spec["sources"], batch_size=2, max_new_tokens=spec["new_tokens"])}
+    if job.get("snapshot"):
+        entry["snapshot"] = snapshot_download(repo, revision=revision)
+    if job.get("resave"):
+        with tempfile.TemporaryDirectory() as folder:
+            pipe.model.save_pretrained(folder)
+            entry["resaved_config"] = json.load(open(folder + "/config.json"))
+            entry["resaved_pipeline_file"] = open(folder + "/pipeline_seq2seq_lstm.py").read()
+    report[repo] = entry
+print(json.dumps(report))
+"""
+
+
+def check_pulled(entry, model: SavedModel, task):
+    assert entry["module"].startswith("transformers_modules.") and entry["config"] == "Seq2SeqLSTMConfig"
+    assert entry["greedy"] == model.greedy and entry["beam"] == model.beam
+    assert entry["streamed"] == model.texts[0]
+    assert entry["pipeline_module"].startswith("transformers_modules.")
+    assert entry["pipeline"] == [{OUTPUT_KEYS[task]: text} for text in model.texts]
+
+
+def test_pull_by_repo_id_without_the_package(saved, hub_root, olah, tmp_path):
+    """olah serves the saved folders as Hub repos: a process without the package loads, generates, streams and
+    builds the removed pipelines by repo id at a pinned commit, token for token like the original."""
+    joint_commit = publish(hub_root, "org/pulled", saved["joint"].folder)
+    separate_commit = publish(hub_root, "org/pulled-separate", saved["separate"].folder)
+    jobs = [{"repo_id": "org/pulled", "revision": joint_commit, "separate": False, "task": "translation",
+             "resave": True},
+            {"repo_id": "org/pulled-separate", "revision": separate_commit, "separate": True,
+             "task": "text2text-generation"}]
+    report, stdout = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+                                hub_env(tmp_path, olah), tmp_path)
+    check_pulled(report["org/pulled"], saved["joint"], "translation")
+    # separate vocabularies: the pipeline found target_tokenizer/ at the commit its code came from
+    check_pulled(report["org/pulled-separate"], saved["separate"], "text2text-generation")
+    assert joint_commit in report["org/pulled"]["module"] and separate_commit in report["org/pulled-separate"]["module"]
+    # TextStreamer printed the decoded text to stdout as it was generated
+    streamed = stdout.split("<<stream org/pulled>>")[1].split("<<end>>")[0]
+    assert saved["joint"].texts[0] in streamed
+    # a model loaded as remote code and saved again still carries its code and pipelines
+    resaved = report["org/pulled"]
+    assert resaved["resaved_config"]["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+    assert set(resaved["resaved_config"]["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM"}
+    assert resaved["resaved_pipeline_file"] == (saved["joint"].folder / "pipeline_seq2seq_lstm.py").read_text()
+
+
+# Pushes with the CLI and with transformers' own push methods (the package importable: this is the training side).
+PUSH = """
+import importlib.util, json, sys
+spec = json.loads(sys.argv[1])
+module_spec = importlib.util.spec_from_file_location("push_to_hub", spec["script"])
+push = importlib.util.module_from_spec(module_spec)
+module_spec.loader.exec_module(push)
+report = {}
+report["joint"] = push.main([spec["joint"], "--repo_id", "org/pushed", "--private", "--commit_message", "First push"])
+report["separate"] = push.main([spec["separate"], "--repo_id", "org/pushed-separate", "--revision", "dev"])
+
+import hf_seq2seq_lstm
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+model = AutoModelForSeq2SeqLM.from_pretrained(spec["joint"], use_safetensors=True)
+tokenizer = AutoTokenizer.from_pretrained(spec["joint"])
+report["method"] = model.push_to_hub("org/method", commit_message="model.push_to_hub").oid
+report["method_tokenizer"] = tokenizer.push_to_hub("org/method", commit_message="tokenizer.push_to_hub").oid
+model.save_pretrained(spec["resave"], push_to_hub=True, repo_id="org/saved-and-pushed")
+print(json.dumps(report))
+"""
+
+
+def test_push_then_pull_back_byte_for_byte(saved, hub, hub_root, olah, tmp_path):
+    """scripts/push_to_hub.py and model/tokenizer.push_to_hub against the loopback Hub; pulled back through olah,
+    the files are byte-identical and generate the same tokens."""
+    joint, separate = saved["joint"], saved["separate"]
+    spec = {"script": str(REPO_ROOT / "scripts" / "push_to_hub.py"), "joint": str(joint.folder),
+            "separate": str(separate.folder), "resave": str(tmp_path / "resaved")}
+    pushed, _ = run_client(PUSH, spec, hub_env(tmp_path / "push", hub.url), tmp_path)
+
+    calls = {(method, path) for method, path in hub.requests}
+    for expected in [("POST", "/api/repos/create"), ("POST", "/api/validate-yaml"),
+                     ("POST", "/api/models/org/pushed/preupload/main"), ("POST", "/api/models/org/pushed/commit/main"),
+                     ("POST", "/api/models/org/pushed-separate/branch/dev"),
+                     ("POST", "/api/models/org/pushed-separate/commit/dev"),
+                     ("HEAD", "/org/method/resolve/main/README.md")]:
+        assert expected in calls, expected
+    assert hub.private["org/pushed"] and not hub.private["org/pushed-separate"]
+    repository = GitRepository(str(hub_root / "models" / "org" / "pushed"))
+    assert repository.git("log", "-1", "--format=%s", pushed["joint"]["commit"]).decode().strip() == "First push"
+    assert pushed["joint"]["files"] == sorted(joint.files())
+    assert "training_args.bin" not in pushed["joint"]["files"]
+
+    # transformers' push paths ship the pipeline file too (save_pretrained(push_to_hub=True) included)
+    for repo_id in ("org/method", "org/saved-and-pushed"):
+        git = GitRepository(str(hub_root / "models" / repo_id))
+        config = json.loads(git.blob("main", "config.json")[0])
+        assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+        for name in CODE_FILES:
+            assert git.blob("main", name)[0] == (joint.folder / name).read_bytes(), (repo_id, name)
+    assert GitRepository(str(hub_root / "models" / "org" / "method")).blob("main", "tokenizer.json") is not None
+
+    jobs = [{"repo_id": "org/pushed", "revision": pushed["joint"]["commit"], "separate": False,
+             "task": "translation", "snapshot": True},
+            {"repo_id": "org/pushed-separate", "revision": pushed["separate"]["commit"], "separate": True,
+             "task": "summarization", "snapshot": True}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+                           hub_env(tmp_path / "pull", olah), tmp_path)
+    check_pulled(report["org/pushed"], joint, "translation")
+    check_pulled(report["org/pushed-separate"], separate, "summarization")
+
+    def snapshot_files(path):
+        return {p.relative_to(path).as_posix(): p.read_bytes() for p in Path(path).rglob("*")
+                if p.is_file() and p.name != ".gitattributes"}
+
+    assert snapshot_files(report["org/pushed"]["snapshot"]) == joint.files()
+    # the card written without a repo id was pointed at the repo it was pushed to; every other byte is the same
+    expected = separate.files()
+    expected["README.md"] = set_card_repo_id(expected["README.md"].decode(), "org/pushed-separate").encode()
+    assert snapshot_files(report["org/pushed-separate"]["snapshot"]) == expected
+    assert card_repo_id(expected["README.md"].decode()) == "org/pushed-separate"
+
+
+TRAIN_AND_PUSH = """
+import json, sys, torch
+spec = json.loads(sys.argv[1])
+from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments
+import hf_seq2seq_lstm
+from hf_seq2seq_lstm.tokenization import train_tokenizers
+from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, new_model
+source, target = spec["source"], spec["target"]
+tokenizer, _ = train_tokenizers(source, target, vocab_size=90)
+torch.manual_seed(0)
+model = new_model(tokenizer, tokenizer, hidden_size=16, embedding_size=8, attention="luong_general", dropout=0.0)
+features = [dict(tokenizer(s, text_target=t)) for s, t in zip(source, target)]
+args = Seq2SeqTrainingArguments(
+    output_dir=spec["output_dir"], push_to_hub=True, hub_model_id="org/trained", hub_strategy="every_save",
+    max_steps=4, save_strategy="steps", save_steps=2, per_device_train_batch_size=8, learning_rate=1e-2,
+    logging_steps=2, report_to="none", use_cpu=True, disable_tqdm=True, seed=0, save_total_limit=1)
+trainer = Seq2SeqLSTMTrainer(model=model, args=args, train_dataset=features, processing_class=tokenizer,
+                             data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100))
+trainer.train()
+commit = trainer.push_to_hub(commit_message="End of training")
+model.eval()
+batch = tokenizer(spec["sources"], padding=True, return_tensors="pt")
+with torch.no_grad():
+    greedy = model.generate(**batch, max_new_tokens=spec["new_tokens"])
+print(json.dumps({"commit": commit.oid, "greedy": greedy.tolist(),
+                  "texts": [t.strip() for t in tokenizer.batch_decode(greedy, skip_special_tokens=True)]}))
+"""
+
+
+def test_trainer_push_to_hub(hub, hub_root, olah, tmp_path):
+    """Seq2SeqTrainingArguments(push_to_hub=True, hub_model_id=...): a few training steps, pushes on save and at the
+    end; the final commit is a complete trust_remote_code repo that generates like the trained model."""
+    source, target = training_texts()
+    spec = {"source": source[:64], "target": target[:64], "output_dir": str(tmp_path / "trained"),
+            "sources": SOURCES, "new_tokens": NEW_TOKENS}
+    trained, _ = run_client(TRAIN_AND_PUSH, spec, hub_env(tmp_path / "train", hub.url), tmp_path)
+
+    repository = GitRepository(str(hub_root / "models" / "org" / "trained"))
+    messages = repository.git("log", "--format=%s", "main").decode().splitlines()
+    assert messages[0] == "End of training" and any(m.startswith("Training in progress") for m in messages)
+    files = set(repository.git("ls-tree", "-r", "--name-only", trained["commit"]).decode().split())
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "README.md",
+            *CODE_FILES} <= files
+    assert not any(name.startswith("checkpoint-") for name in files)
+    # every commit pushed during training carries the code its config.json names, so each one loads
+    for commit in repository.git("rev-list", "main").decode().split():
+        pushed = set(repository.git("ls-tree", "-r", "--name-only", commit).decode().split())
+        assert "config.json" not in pushed or set(CODE_FILES) <= pushed, (commit, pushed)
+    config = json.loads(repository.blob(trained["commit"], "config.json")[0])
+    assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES and "AutoModel" in config["auto_map"]
+
+    jobs = [{"repo_id": "org/trained", "revision": trained["commit"], "separate": False, "task": "translation"}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+                           hub_env(tmp_path / "pull", olah), tmp_path)
+    entry = report["org/trained"]
+    assert entry["greedy"] == trained["greedy"]
+    assert entry["pipeline"] == [{"translation_text": text} for text in trained["texts"]]
+
+
+def test_offline_cache_snapshot_loads_by_repo_id(saved, tmp_path):
+    """A hand-made HF_HUB_CACHE (models--org--name/refs/main + snapshots/<commit>/) loads by repo id under
+    HF_HUB_OFFLINE=1, with the endpoint pointing at a closed port: no HTTP at all."""
+    model = saved["separate"]
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_cache = tmp_path / "hub_cache" / "models--org--offline"
+    shutil.copytree(model.folder, repo_cache / "snapshots" / commit)
+    (repo_cache / "refs").mkdir()
+    (repo_cache / "refs" / "main").write_text(commit, encoding="utf-8")  # no trailing newline
+    jobs = [{"repo_id": "org/offline", "separate": True, "task": "summarization"}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+                           hub_env(tmp_path, f"http://127.0.0.1:{free_port()}", offline=True), tmp_path)
+    check_pulled(report["org/offline"], model, "summarization")
+
+
+# ---- pipelines in this process -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["translation", "summarization", "text2text-generation"])
+def test_pipelines_of_a_saved_folder(saved, task):
+    """pipeline(<removed task>, model=<saved folder>, trust_remote_code=True): batching, strings and lists,
+    generation parameters, several returned sequences; separate vocabularies decoded with the target tokenizer."""
+    key = OUTPUT_KEYS[task]
+    for model in [saved["joint"]] + ([saved["separate"]] if task == "translation" else []):
+        pipe = pipeline(task, model=str(model.folder), trust_remote_code=True)
+        expected = [{key: text} for text in model.texts]
+        assert pipe(SOURCES, max_new_tokens=NEW_TOKENS, batch_size=3) == expected
+        assert pipe(SOURCES[1], max_new_tokens=NEW_TOKENS) == [expected[1]]
+    assert pipe(tuple(SOURCES[:2]), max_new_tokens=NEW_TOKENS) == expected[:2]
+    several = pipe(SOURCES[:3], batch_size=2, num_beams=3, num_return_sequences=2, max_new_tokens=NEW_TOKENS)
+    assert [len(records) for records in several] == [2, 2, 2] and all(key in r for rs in several for r in rs)
+    short = pipe(SOURCES[0], max_new_tokens=2, return_tensors=True)[0]
+    assert short[key.replace("_text", "_token_ids")].shape[-1] <= 3
+    with pytest.raises(ValueError, match="not used"):  # generate() rejects unknown parameters
+        pipe(SOURCES[0], max_new_tokns=3)
+
+
+def test_in_memory_pipeline_one_liner(saved):
+    """pipeline() refuses the removed task names for a model object; the pipeline class takes it directly."""
+    joint, separate = saved["joint"], saved["separate"]
+    with pytest.raises(KeyError, match="has been removed"):
+        pipeline("translation", model=joint.model, tokenizer=joint.source_tokenizer)
+    pipe = Seq2SeqLSTMTranslationPipeline(model=joint.model, tokenizer=joint.source_tokenizer,
+                                          max_new_tokens=NEW_TOKENS)
+    assert pipe(SOURCES, batch_size=2) == [{"translation_text": text} for text in joint.texts]
+    summarizer = Seq2SeqLSTMSummarizationPipeline(model=separate.model, tokenizer=separate.source_tokenizer,
+                                                  target_tokenizer=separate.target_tokenizer)
+    assert summarizer(SOURCES, max_new_tokens=NEW_TOKENS) == [{"summary_text": text} for text in separate.texts]
+    generator = Seq2SeqLSTMText2TextGenerationPipeline(model=separate.model, tokenizer=separate.source_tokenizer,
+                                                       target_tokenizer=str(separate.folder / "target_tokenizer"))
+    assert generator(SOURCES[0], max_new_tokens=NEW_TOKENS) == [{"generated_text": separate.texts[0]}]
+    # separate vocabularies and no way to find the target tokenizer: an error, not text in the wrong vocabulary
+    with pytest.raises(ValueError, match="target_tokenizer"):
+        Seq2SeqLSTMTranslationPipeline(model=separate.model, tokenizer=separate.source_tokenizer)
+
+
+def test_saved_folder_carries_pipeline_code(saved, tmp_path):
+    folder = saved["joint"].folder
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+    package = Path(modeling_seq2seq_lstm.__file__).parent
+    assert (folder / "pipeline_seq2seq_lstm.py").read_bytes() == (package / "pipeline_seq2seq_lstm.py").read_bytes()
+    import hf_seq2seq_lstm.pipeline_seq2seq_lstm as pipelines
+    for spec in config["custom_pipelines"].values():
+        module, name = spec["impl"].split(".")
+        assert module == "pipeline_seq2seq_lstm" and issubclass(getattr(pipelines, name), pipelines.Pipeline)
+    # pipeline() turns the entries' class names into classes on the config object; saving again still works
+    pipe = pipeline("translation", model=str(folder), trust_remote_code=True)
+    pipe.model.save_pretrained(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "config.json").read_text())["custom_pipelines"] == config["custom_pipelines"]
+
+
+# ---- safety --------------------------------------------------------------------------------------------------------
+
+
+def test_remote_code_imports_only_torch_and_transformers(saved):
+    """What trust_remote_code runs: the .py files of a saved folder import the standard library, torch,
+    transformers and each other (relative, single level), nothing else."""
+    folder = saved["joint"].folder
+    code_files = sorted(p.name for p in folder.glob("*.py"))
+    assert code_files == sorted(CODE_FILES)
+    allowed = {"torch", "transformers"} | set(sys.stdlib_module_names)
+    for name in code_files:
+        tree = ast.parse((folder / name).read_text(), filename=name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    assert node.level == 1 and f"{node.module}.py" in code_files, (name, node.module)
+                    continue
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                assert module.split(".")[0] in allowed, f"{name} imports {module}"
+    for call in ("eval(", "exec(", "pickle", "torch.load", "subprocess"):
+        assert not any(call in (folder / name).read_text() for name in code_files), call
+
+
+def test_model_loading_is_safetensors_only(saved, tmp_path):
+    """Every model loader of the package and scripts passes use_safetensors=True (or forwards kwargs that hold it),
+    and the push script ships safetensors only."""
+    for path in [*(REPO_ROOT / "scripts").glob("*.py"), *(REPO_ROOT / "hf_seq2seq_lstm").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "from_pretrained" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id.startswith(("AutoModel", "Seq2SeqLSTM"))):
+                keywords = {k.arg: k.value for k in node.keywords}
+                forwarded = None in keywords
+                assert forwarded or (isinstance(keywords.get("use_safetensors"), ast.Constant)
+                                     and keywords["use_safetensors"].value is True), f"{path.name}:{node.lineno}"
+    import importlib.util
+    module_spec = importlib.util.spec_from_file_location("push_to_hub", REPO_ROOT / "scripts" / "push_to_hub.py")
+    push = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(push)
+    folder = tmp_path / "pickled"
+    shutil.copytree(saved["joint"].folder, folder)
+    (folder / "training_args.bin").write_bytes(b"pickle")
+    (folder / "checkpoint-2").mkdir()
+    (folder / "checkpoint-2" / "model.safetensors").write_bytes(b"x")
+    files = push.select_files(folder)
+    assert "training_args.bin" not in files and not any(f.startswith("checkpoint-") for f in files)
+    (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
+    with pytest.raises(SystemExit, match="safetensors"):
+        push.check_folder(folder, push.select_files(folder), update_code=False)
+
+
+def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
+    """A folder saved before the pipelines existed: refused as is, shipped with --update_code (dry run: no HTTP)."""
+    import importlib.util
+    module_spec = importlib.util.spec_from_file_location("push_to_hub", REPO_ROOT / "scripts" / "push_to_hub.py")
+    push = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(push)
+    folder = tmp_path / "old"
+    shutil.copytree(saved["joint"].folder, folder)
+    (folder / "pipeline_seq2seq_lstm.py").unlink()
+    (folder / "README.md").unlink()
+    config = json.loads((folder / "config.json").read_text())
+    del config["custom_pipelines"]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SystemExit, match="--update_code"):
+        push.main([str(folder), "--repo_id", "org/old", "--dry_run"])
+    capsys.readouterr()
+    push.main([str(folder), "--repo_id", "org/old", "--dry_run", "--update_code"])
+    listed = capsys.readouterr().out.splitlines()
+    for name in ("config.json", "README.md", *CODE_FILES):
+        assert f"{name}  (rewritten)" in listed, name
+    assert "model.safetensors" in listed and "tokenizer.json" in listed
+    refreshed, code = push.refreshed_code(config)
+    assert refreshed["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+    assert code["pipeline_seq2seq_lstm.py"] == (saved["joint"].folder / "pipeline_seq2seq_lstm.py").read_bytes()
+
+
+# ---- model card ----------------------------------------------------------------------------------------------------
+
+
+def test_model_card_metadata_and_model_index(saved, tmp_path):
+    readme = saved["joint"].folder / "README.md"
+    card = ModelCard.load(readme)
+    metadata = metadata_load(readme)
+    assert metadata["library_name"] == "transformers" and metadata["pipeline_tag"] == "translation"
+    assert metadata["language"] == ["en", "de"] and metadata["license"] == "apache-2.0"
+    assert {"seq2seq-lstm", "lstm", "luong-attention", "translation"} <= set(metadata["tags"])
+    assert metadata["metrics"] == ["bleu", "chrf", "exact_match"]
+    scores = {(r.dataset_split, r.metric_type): r.metric_value for r in card.data.eval_results}
+    assert scores == {("validation", "bleu"): RESULTS["eval_bleu"], ("validation", "chrf"): RESULTS["eval_chrf"],
+                      ("validation", "exact_match"): RESULTS["eval_exact_match"],
+                      ("test", "bleu"): RESULTS["predict_bleu"], ("test", "chrf"): RESULTS["predict_chrf"],
+                      ("test", "exact_match"): RESULTS["predict_exact_match"]}
+    assert card.data.model_name == "org/pushed" and all(r.task_type == "translation" for r in card.data.eval_results)
+    text = card.content
+    for section in ("## Model architecture", "## Intended use", "## The information bottleneck and attention",
+                    "## Training data", "## Training procedure", "## Evaluation", "## Limitations", "## How to use",
+                    "## Citations", "trust_remote_code=True", "sutskever2014sequence", "bahdanau2015neural",
+                    "luong2015effective", "| validation | 20 | 12.35 |"):
+        assert section in text, section
+    assert "{{" not in text
+
+    # a summarization run with separate vocabularies, ROUGE results and training arguments
+    folder = tmp_path / "summarizer"
+    shutil.copytree(saved["separate"].folder, folder)
+    (folder / "all_results.json").write_text(json.dumps({"eval_rouge1": 31.5, "eval_rougeL": 29.0, "eval_samples": 8}))
+    from transformers import Seq2SeqTrainingArguments
+    write_model_card(folder, data_args={"text_column": "document", "summary_column": "summary",
+                                        "dataset_name": "org/news", "dataset_config_name": "v1"},
+                     training_args=Seq2SeqTrainingArguments(output_dir=str(folder), hub_model_id="org/summarizer",
+                                                            learning_rate=3e-3, report_to="none"),
+                     model_args={"tokenizer_type": "unigram", "separate_vocabularies": True})
+    metadata = metadata_load(folder / "README.md")
+    assert metadata["pipeline_tag"] == "summarization" and metadata["datasets"] == ["org/news"]
+    assert metadata["metrics"] == ["rouge"] and metadata["language"] == []
+    results = metadata["model-index"][0]["results"]
+    assert metadata["model-index"][0]["name"] == "org/summarizer"
+    assert [(m["name"], m["value"]) for m in results[0]["metrics"]] == [("ROUGE-1", 31.5), ("ROUGE-L", 29.0)]
+    assert results[0]["dataset"] == {"name": "org/news", "type": "org/news", "config": "v1", "split": "validation"}
+    content = (folder / "README.md").read_text()
+    assert 'subfolder="target_tokenizer"' in content and "| learning rate | 0.003 |" in content
+
+    # no results: still a valid card, with an empty model-index entry
+    (folder / "all_results.json").unlink()
+    card = render_model_card(folder)
+    assert metadata_load_text(card)["model-index"] == [{"name": f"your-username/{folder.name}", "results": []}]
+    assert card_repo_id(set_card_repo_id(card, "someone/else")) == "someone/else"
+    assert "# else" in set_card_repo_id(card, "someone/else")
+
+
+def metadata_load_text(card: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(card.split("---", 2)[1])
