@@ -259,7 +259,8 @@ def _multi30k_data(settings: StudySettings, work_dir: str):
     tokenizer, _ = train_tokenizers(train_source, train_target, vocab_size=settings.multi30k_vocab_size)
     save_tokenizers(work_dir, tokenizer, tokenizer)
     encode = lambda texts: tokenizer(texts)["input_ids"]  # noqa: E731
-    train_pairs = [(s, t) for s, t in zip(encode(train_source), encode(train_target)) if len(s) <= 100 and len(t) <= 100]
+    train_pairs = [(source, target) for source, target in zip(encode(train_source), encode(train_target))
+                   if len(source) <= 100 and len(target) <= 100]
     return tokenizer, train_pairs, eval_source, eval_target, encode(eval_source)
 
 
@@ -363,7 +364,8 @@ def write_csv(rows: Sequence[dict], path: str):
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: (round(value, 4) if isinstance(value, float) else value) for key, value in row.items()})
+            writer.writerow({key: round(value, 4) if isinstance(value, float) else value
+                             for key, value in row.items()})
 
 
 def read_csv(path: str) -> list[dict]:

@@ -4,7 +4,8 @@
     python scripts/benchmark.py --data ../shared/data/multi30k --json outputs/benchmark.json
 
 Reports, in one run (each training variant in its own subprocess so its peak RSS is its own):
-  - training throughput (target tokens/s, median over timed steps after warm-up) and peak RSS for the reference
+  - training throughput (target tokens/s, median over timed steps after warm-up; length-grouped batches, fused Adam)
+    and peak RSS for the reference
     configuration (embeddings 256, 1-layer biLSTM encoder 2x256, 1-layer LSTM decoder 512, Luong general attention,
     dropout 0.2, Adam, batches of 64 sentences, ~10k-token vocabularies) with and without input feeding, and GRU and
     no-attention variants;
@@ -89,6 +90,18 @@ def load_tokenized(data_dir: Path, split: str, vocab_size: int, cache: Path):
     return source_tokenizer, target_tokenizer, pairs
 
 
+def length_grouped_batches(lengths: list[int], batch_size: int, pool: int = 50, seed: int = 0) -> list[list[int]]:
+    """Random batches of similar-length sentences, as Trainer's `--group_by_length` and the peers' bucketing make
+    them: shuffle, sort pools of `pool` batches by length, cut them into batches, shuffle the batches."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    batches = []
+    for start in range(0, len(order), pool * batch_size):
+        chunk = sorted(order[start:start + pool * batch_size], key=lambda index: -lengths[index])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
 def train_worker(args) -> dict:
     """One training variant: tokens/s over timed steps, peak RSS, model FLOP/s."""
     from hf_seq2seq_lstm.training import new_model
@@ -98,13 +111,12 @@ def train_worker(args) -> dict:
     overrides = {**REFERENCE, **VARIANTS[args.variant]}
     torch.manual_seed(0)
     model = new_model(source_tokenizer, target_tokenizer, **overrides).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    generator = torch.Generator().manual_seed(0)
-    order = torch.randperm(len(pairs), generator=generator).tolist()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    batches = length_grouped_batches([len(text) for text in pairs["source"]], args.batch_size)
     steps = args.warmup_steps + args.timed_steps
     rates, flops_rates = [], []
     for step in range(steps):
-        batch_indices = order[step * args.batch_size:(step + 1) * args.batch_size]
+        batch_indices = batches[step]
         sources = [pairs[i]["source"] for i in batch_indices]
         targets = [pairs[i]["target"] for i in batch_indices]
         inputs = source_tokenizer(sources, padding=True, return_tensors="pt")

@@ -95,6 +95,13 @@ def test_study_tiny_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| no attention, reversed source |" in printed and "5-6 (n=6)" in printed
     assert (tmp_path / "m" / "synthetic-luong" / "tokenizer.json").is_file()
+    # the plot and tables can be redrawn from the CSV alone
+    redrawn = study_script.main(["--from-csv", str(tmp_path / "bottleneck.csv"), "--output-dir", str(tmp_path / "r")])
+    assert png_size(tmp_path / "r" / "bottleneck.png") == (width, height)
+    assert [row["token_accuracy"] for row in redrawn] == [float(row["token_accuracy"]) for row in rows]
+    assert "| no attention, reversed source |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--no-synthetic needs --multi30k"):
+        study_script.main(["--no-synthetic", "--output-dir", str(tmp_path / "x")])
 
 
 @pytest.mark.skipif(not MULTI30K.is_dir(), reason=f"Multi30k not found at {MULTI30K}")

@@ -59,7 +59,8 @@ def generate(model, num_beams, num_return_sequences=1, end_first_at=3):
     generated = model.generate(
         input_ids, attention_mask=attention_mask, max_new_tokens=7, num_beams=num_beams,
         num_return_sequences=num_return_sequences, output_attentions=True, return_dict_in_generate=True,
-        eos_token_id=EOS, pad_token_id=0, logits_processor=LogitsProcessorList([EndInputZeroAt(num_beams, end_first_at)]),
+        eos_token_id=EOS, pad_token_id=0,
+        logits_processor=LogitsProcessorList([EndInputZeroAt(num_beams, end_first_at)]),
     )
     return input_ids, attention_mask, generated
 
