@@ -14,7 +14,7 @@ import torch.distributed as dist
 from transformers import GenerationConfig, Seq2SeqTrainer, TrainerCallback
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
-from .metrics import load_metric
+from .metrics import text_scorer
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 
 logger = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ def check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer):
 def build_compute_metrics(target_tokenizer, task: str):
     """`compute_metrics` for `predict_with_generate`: sacreBLEU and chrF (translation) or ROUGE (summarization),
     plus exact match and mean generated length, on detokenized text."""
-    metrics = {"translation": ("sacrebleu", "chrf"), "summarization": ("rouge",)}[task]
-    loaded = {name: load_metric(name) for name in metrics}
+    score = text_scorer(task)
     pad_id = target_tokenizer.pad_token_id
 
     def compute_metrics(eval_prediction):
@@ -108,17 +107,7 @@ def build_compute_metrics(target_tokenizer, task: str):
         labels = np.where(labels < 0, pad_id, labels)
         decoded_predictions = [t.strip() for t in target_tokenizer.batch_decode(predictions, skip_special_tokens=True)]
         decoded_labels = [t.strip() for t in target_tokenizer.batch_decode(labels, skip_special_tokens=True)]
-        results = {}
-        if "sacrebleu" in loaded:
-            results["bleu"] = loaded["sacrebleu"].compute(predictions=decoded_predictions,
-                                                          references=[[label] for label in decoded_labels])["score"]
-        if "chrf" in loaded:
-            results["chrf"] = loaded["chrf"].compute(predictions=decoded_predictions,
-                                                     references=[[label] for label in decoded_labels])["score"]
-        if "rouge" in loaded:
-            scores = loaded["rouge"].compute(predictions=decoded_predictions, references=decoded_labels)
-            results.update({name: 100 * float(value) for name, value in scores.items()})
-        results["exact_match"] = 100 * float(np.mean([p == r for p, r in zip(decoded_predictions, decoded_labels)]))
+        results = score(decoded_predictions, decoded_labels)
         results["gen_len"] = float(np.mean([np.count_nonzero(row != pad_id) for row in predictions]))
         return {name: round(value, 4) for name, value in results.items()}
 

@@ -24,7 +24,7 @@ from hf_seq2seq_lstm.checkpoints import load_model
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, read_text_lines
 from hf_seq2seq_lstm.inference import translate
-from hf_seq2seq_lstm.metrics import load_metric
+from hf_seq2seq_lstm.metrics import text_scorer
 from hf_seq2seq_lstm.tokenization import load_tokenizers
 from hf_seq2seq_lstm.training import check_tokenizer_matches_model
 
@@ -130,12 +130,7 @@ def main(argv=None):
 
     if references is not None:
         best = [output[0] if isinstance(output, list) else output for output in outputs]
-        scores = {
-            "bleu": load_metric("sacrebleu").compute(predictions=best, references=[[r] for r in references])["score"],
-            "chrf": load_metric("chrf").compute(predictions=best, references=[[r] for r in references])["score"],
-            "exact_match": 100 * sum(p == r for p, r in zip(best, references)) / max(len(best), 1),
-            "sentences": len(best),
-        }
+        scores = {**text_scorer("translation")(best, list(references)), "sentences": len(best)}
         print(json.dumps(scores), file=sys.stderr)
         if args.metrics_file:
             with open(args.metrics_file, "w", encoding="utf-8") as handle:
