@@ -8,6 +8,7 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
 from conftest import BLOCK_PACKAGE, PYTHON, VOCAB, make_model, padded_batch
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import LogitsCrossEntropy
 from hf_seq2seq_lstm import Seq2SeqLSTMCache, Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, Seq2SeqLSTMModel
 
 ATTENTION_VARIANTS = [
@@ -141,6 +142,26 @@ def test_loss_ignores_padding_and_applies_label_smoothing():
     assert decoder_input_ids[0, 0] == model.config.decoder_start_token_id
     assert torch.equal(decoder_input_ids[:, 1:][labels[:, :-1] != -100], labels[:, :-1][labels[:, :-1] != -100])
     assert not (decoder_input_ids == -100).any()
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_fused_cross_entropy_matches_torch_value_and_gradient(label_smoothing, dtype):
+    generator = torch.Generator().manual_seed(0)
+    logits = (3 * torch.randn(40, 23, generator=generator)).to(dtype).requires_grad_()
+    labels = torch.randint(0, 23, (40,), generator=generator)
+    labels[::3] = -100
+    loss = LogitsCrossEntropy.apply(logits, labels, label_smoothing)
+    (gradient,) = torch.autograd.grad(2.5 * loss, logits)
+    reference_logits = logits.detach().to(torch.promote_types(dtype, torch.float32)).requires_grad_()
+    expected = torch.nn.functional.cross_entropy(reference_logits, labels, ignore_index=-100,
+                                                 label_smoothing=label_smoothing)
+    (expected_gradient,) = torch.autograd.grad(2.5 * expected, reference_logits)
+    assert gradient.dtype == dtype
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+    tolerance = 1e-2 if dtype == torch.bfloat16 else 1e-6
+    torch.testing.assert_close(gradient.to(expected_gradient.dtype), expected_gradient, rtol=tolerance, atol=tolerance)
+    assert gradient[labels == -100].abs().sum() == 0
 
 
 @pytest.mark.parametrize("teacher_forcing_ratio", [1.0, 0.5])
