@@ -1,17 +1,21 @@
 #!/usr/bin/env python
-"""Benchmark suite: training and generation throughput on Multi30k, against the machine's own matmul rate.
+"""Benchmark suite: training and generation throughput on Multi30k, against the machine's own matmul rate and,
+with `--peer opennmt`, against OpenNMT-py 3.5.1 measured in the same run on the same data.
 
-    python scripts/benchmark.py --data ../shared/data/multi30k --json outputs/benchmark.json
+    python scripts/benchmark.py --peer opennmt --json outputs/benchmark.json
 
-Reports, in one run (each training variant in its own subprocess so its peak RSS is its own):
-  - training throughput (target tokens/s, median over timed steps after warm-up; length-grouped batches, fused Adam)
-    and peak RSS for the reference
-    configuration (embeddings 256, 1-layer biLSTM encoder 2x256, 1-layer LSTM decoder 512, Luong general attention,
-    dropout 0.2, Adam, batches of 64 sentences, ~10k-token vocabularies) with and without input feeding, and GRU and
-    no-attention variants;
-  - generation throughput (sentences/s) on the 1,000 test2016 sentences, greedy and beam 5, batch 64, and the
-    cached vs use_cache=False ratio on 100-token outputs;
+Reports, in one run (each training run in its own process so that its peak RSS is its own):
+  - training throughput (target tokens/s, median over timed steps after warm-up, each step timed from padding the
+    batch to the optimizer step) and peak RSS for the reference configuration (embeddings 256, 1-layer biLSTM
+    encoder 2x256, 1-layer LSTM decoder 512, Luong general attention, dropout 0.2, Adam, batches of 64 sentences,
+    10k-token vocabularies) with and without input feeding, and GRU and no-attention variants;
+  - generation throughput (sentences/s) on the 1,000 test2016 sentences, greedy and beam 5, batch 64, every output
+    exactly --new_tokens long (so that models that stop at different points are compared on the same work), and
+    the cached vs use_cache=False ratio on 100-token outputs;
   - the measured fp32 matmul rate, and each figure as model FLOP/s over that rate.
+
+Both toolkits get the same subword ids, vocabularies of the same size, and the same batches: the training split
+sorted by (source, target) length, cut into batches of 64, in shuffled order (OpenNMT-py's bucketing).
 Run it on quiet cores: concurrent processes on 2 cores slow each other ~10x.
 """
 
@@ -29,8 +33,9 @@ import torch
 
 REFERENCE = dict(embedding_size=256, hidden_size=512, encoder_hidden_size=256, bidirectional_encoder=True,
                  encoder_layers=1, decoder_layers=1, attention="luong_general", input_feeding=True, dropout=0.2)
+REFERENCE_VARIANT = "reference (input feeding)"
 VARIANTS = {
-    "reference (input feeding)": {},
+    REFERENCE_VARIANT: {},
     "no input feeding (fused)": dict(input_feeding=False),
     "GRU, no input feeding": dict(input_feeding=False, cell_type="gru"),
     "no attention": dict(attention="none", input_feeding=False),
@@ -90,15 +95,13 @@ def load_tokenized(data_dir: Path, split: str, vocab_size: int, cache: Path):
     return source_tokenizer, target_tokenizer, pairs
 
 
-def length_grouped_batches(lengths: list[int], batch_size: int, pool: int = 50, seed: int = 0) -> list[list[int]]:
-    """Random batches of similar-length sentences, as Trainer's `--group_by_length` and the peers' bucketing make
-    them: shuffle, sort pools of `pool` batches by length, cut them into batches, shuffle the batches."""
+def length_sorted_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
+                          seed: int = 0) -> list[list[int]]:
+    """The whole split sorted by (source, target) length, cut into batches, in random order: OpenNMT-py's bucketing
+    with one bucket, so that nearly no compute goes to padding."""
+    order = sorted(range(len(source_lengths)), key=lambda i: (source_lengths[i], target_lengths[i]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    batches = []
-    for start in range(0, len(order), pool * batch_size):
-        chunk = sorted(order[start:start + pool * batch_size], key=lambda index: -lengths[index])
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
@@ -108,32 +111,30 @@ def train_worker(args) -> dict:
 
     source_tokenizer, target_tokenizer, pairs = load_tokenized(Path(args.data), "train", args.vocab_size,
                                                                Path(args.cache))
+    source_ids = source_tokenizer(list(pairs["source"]))["input_ids"]
+    target_ids = target_tokenizer(list(pairs["target"]))["input_ids"]
     overrides = {**REFERENCE, **VARIANTS[args.variant]}
     torch.manual_seed(0)
     model = new_model(source_tokenizer, target_tokenizer, **overrides).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    batches = length_grouped_batches([len(text) for text in pairs["source"]], args.batch_size)
-    steps = args.warmup_steps + args.timed_steps
+    batches = length_sorted_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids],
+                                    args.batch_size)
     rates, flops_rates = [], []
-    for step in range(steps):
-        batch_indices = batches[step]
-        sources = [pairs[i]["source"] for i in batch_indices]
-        targets = [pairs[i]["target"] for i in batch_indices]
-        inputs = source_tokenizer(sources, padding=True, return_tensors="pt")
-        labels = target_tokenizer(targets, padding=True, return_tensors="pt")["input_ids"]
-        labels = labels.masked_fill(labels == target_tokenizer.pad_token_id, -100)
+    for step, batch in enumerate(batches[:args.warmup_steps + args.timed_steps]):
         start = time.perf_counter()
+        inputs = source_tokenizer.pad({"input_ids": [source_ids[i] for i in batch]}, return_tensors="pt")
+        targets = target_tokenizer.pad({"input_ids": [target_ids[i] for i in batch]}, return_tensors="pt")
+        labels = targets["input_ids"].masked_fill(targets["attention_mask"] == 0, -100)
         loss = model(**inputs, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         elapsed = time.perf_counter() - start
         if step >= args.warmup_steps:
-            target_tokens = int((labels != -100).sum())
+            target_tokens = int(targets["attention_mask"].sum())
             source_tokens = int(inputs["attention_mask"].sum())
             rates.append(target_tokens / elapsed)
-            flops = 3 * model_forward_flops(model.config, source_tokens, target_tokens,
-                                            source_tokens / len(batch_indices))
+            flops = 3 * model_forward_flops(model.config, source_tokens, target_tokens, source_tokens / len(batch))
             flops_rates.append(flops / elapsed)
     return {
         "variant": args.variant,
@@ -144,8 +145,9 @@ def train_worker(args) -> dict:
     }
 
 
-def generation_benchmark(args) -> dict:
-    """Sentences/s on test2016 (greedy and beam 5, batch 64) and the cache speed-up on 100-token outputs."""
+def generation_benchmark(args, peak_flops: float) -> dict:
+    """Sentences/s on test2016 (greedy and beam 5, batch 64, every output --new_tokens long), as model FLOP/s over
+    the matmul rate, and the cache speed-up on 100-token outputs."""
     from hf_seq2seq_lstm.inference import translate
     from hf_seq2seq_lstm.training import new_model
 
@@ -158,26 +160,56 @@ def generation_benchmark(args) -> dict:
         source_tokenizer, target_tokenizer = load_tokenizers(args.model)
     else:
         torch.manual_seed(0)
-        model = new_model(source_tokenizer, target_tokenizer, **{**REFERENCE, "input_feeding": False}).eval()
+        model = new_model(source_tokenizer, target_tokenizer, **REFERENCE).eval()
     sources = list(pairs["source"])
-    results = {"model": args.model or "random reference model (no input feeding)"}
-    for name, kwargs in (("greedy", dict(num_beams=1)), ("beam5", dict(num_beams=5))):
+    source_tokens = sum(len(ids) for ids in source_tokenizer(sources)["input_ids"])
+    results = {"model": args.model or "random reference model (input feeding)", "new_tokens": args.new_tokens}
+    for name, num_beams in (("greedy", 1), ("beam5", 5)):
         start = time.perf_counter()
+        # No end-of-sequence token: every output is exactly new_tokens long, whatever the weights.
         translate(model, source_tokenizer, target_tokenizer, sources, batch_size=64, progress=False,
-                  max_new_tokens=args.max_new_tokens, **kwargs)
-        results[f"{name}_sentences_per_s"] = len(sources) / (time.perf_counter() - start)
+                  num_beams=num_beams, max_new_tokens=args.new_tokens, eos_token_id=None)
+        elapsed = time.perf_counter() - start
+        results[f"{name}_sentences_per_s"] = len(sources) / elapsed
+        flops = model_forward_flops(model.config, source_tokens, len(sources) * num_beams * args.new_tokens,
+                                    source_tokens / len(sources))
+        results[f"{name}_flops_fraction"] = flops / elapsed / peak_flops
 
     inputs = source_tokenizer(sources[:16], padding=True, return_tensors="pt")
     times = {}
     for use_cache in (True, False):
         start = time.perf_counter()
         with torch.inference_mode():
-            model.generate(**inputs, max_new_tokens=100, min_new_tokens=100, use_cache=use_cache)
+            model.generate(**inputs, max_new_tokens=100, eos_token_id=None, use_cache=use_cache)
         times[use_cache] = time.perf_counter() - start
     results["cached_100_tokens_s"] = times[True]
     results["uncached_100_tokens_s"] = times[False]
     results["cache_speedup"] = times[False] / times[True]
     return results
+
+
+def opennmt_benchmark(args, source_tokenizer, target_tokenizer) -> dict:
+    """The same training variants and beam/greedy generation, measured on OpenNMT-py (see benchmark_opennmt.py)."""
+    import benchmark_opennmt as opennmt
+    from hf_seq2seq_lstm.data import load_text_pairs
+
+    bin_dir = opennmt.ensure_installed(Path(args.peer_venv))
+    workdir = Path(args.cache) / "opennmt"
+    data = load_text_pairs(train_file=Path(args.data) / "train", test_file=Path(args.data) / "test2016",
+                           source_lang="de", target_lang="en")
+    opennmt.prepare(workdir, source_tokenizer, target_tokenizer, data["train"], data["test"])
+    training = []
+    for variant in args.variants:
+        result = opennmt.train_throughput(bin_dir, workdir, f"v{len(training)}", VARIANTS[variant], args.batch_size,
+                                          args.warmup_steps, args.timed_steps)
+        training.append({"variant": variant, **result})
+    reference_checkpoint = next(row["checkpoint"] for row in training if row["variant"] == REFERENCE_VARIANT)
+    generation = {
+        f"{name}_sentences_per_s": opennmt.translate_throughput(bin_dir, workdir, reference_checkpoint, num_beams,
+                                                                 64, args.new_tokens)
+        for name, num_beams in (("greedy", 1), ("beam5", 5))
+    }
+    return {"toolkit": opennmt.OPENNMT, "training": training, "generation": generation}
 
 
 def run_worker(args, variant) -> dict:
@@ -200,11 +232,16 @@ def main():
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--warmup_steps", type=int, default=5)
     parser.add_argument("--timed_steps", type=int, default=30)
-    parser.add_argument("--max_new_tokens", type=int, default=60)
+    parser.add_argument("--new_tokens", type=int, default=25,
+                        help="length of every generated output (test2016 references average ~16 subwords)")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    parser.add_argument("--peer", choices=["opennmt"], help="also measure this toolkit, same data, same run")
+    parser.add_argument("--peer_venv", default=".peers/opennmt", help="where the peer is installed (git-ignored)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer and REFERENCE_VARIANT not in args.variants:
+        parser.error(f"--peer compares generation on the {REFERENCE_VARIANT!r} model: keep it in --variants")
 
     if args.worker:
         print(json.dumps(train_worker(args)))
@@ -212,29 +249,54 @@ def main():
 
     import hf_seq2seq_lstm  # noqa: F401
 
-    load_tokenized(Path(args.data), "train", args.vocab_size, Path(args.cache))  # train the tokenizers once
+    source_tokenizer, target_tokenizer, _ = load_tokenized(Path(args.data), "train", args.vocab_size,
+                                                           Path(args.cache))  # trains the tokenizers once
+    peak = matmul_flops_per_second()
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
-        "matmul_flops_per_s": matmul_flops_per_second(),
+        "matmul_flops_per_s": peak,
         "training": [run_worker(args, variant) for variant in args.variants],
-        "generation": generation_benchmark(args),
+        "generation": generation_benchmark(args, peak),
     }
-    peak = report["matmul_flops_per_s"]
-    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s\n")
-    print("| training variant | target tokens/s | peak RSS (MB) | model FLOP/s / matmul peak |")
-    print("|---|---|---|---|")
-    for row in report["training"]:
-        print(f"| {row['variant']} | {row['target_tokens_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | "
-              f"{row['model_flops_per_s'] / peak:.1%} |")
-    generation = report["generation"]
-    print("\n| generation (test2016, batch 64) | value |\n|---|---|")
-    print(f"| greedy sentences/s | {generation['greedy_sentences_per_s']:.1f} |")
-    print(f"| beam 5 sentences/s | {generation['beam5_sentences_per_s']:.1f} |")
-    print(f"| cached vs use_cache=False, 100 tokens | {generation['cache_speedup']:.1f}x |")
+    if args.peer:
+        report["peer"] = opennmt_benchmark(args, source_tokenizer, target_tokenizer)
+    print_report(report)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     print(f"\nJSON: {args.json}")
+
+
+def print_report(report: dict) -> None:
+    peak = report["matmul_flops_per_s"]
+    peer = report.get("peer")
+    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s\n")
+    header = "| training variant | target tokens/s | peak RSS (MB) | model FLOP/s / matmul peak |"
+    if peer:
+        header += " OpenNMT-py tokens/s | OpenNMT-py peak RSS (MB) | ours / OpenNMT-py |"
+    print(header + "\n" + "|---" * header.count(" | ") + "|---|")
+    for row in report["training"]:
+        line = (f"| {row['variant']} | {row['target_tokens_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | "
+                f"{row['model_flops_per_s'] / peak:.1%} |")
+        if peer:
+            theirs = next(r for r in peer["training"] if r["variant"] == row["variant"])
+            line += (f" {theirs['target_tokens_per_s']:,.0f} | {theirs['peak_rss_mb']:,.0f} | "
+                     f"{row['target_tokens_per_s'] / theirs['target_tokens_per_s']:.2f}x |")
+        print(line)
+    generation = report["generation"]
+    header = f"| generation (test2016, batch 64, {generation['new_tokens']} tokens each) | sentences/s | model FLOP/s / matmul peak |"
+    if peer:
+        header += " OpenNMT-py sentences/s | ours / OpenNMT-py |"
+    print("\n" + header + "\n" + "|---" * header.count(" | ") + "|---|")
+    for name, label in (("greedy", "greedy"), ("beam5", "beam 5")):
+        ours = generation[f"{name}_sentences_per_s"]
+        line = f"| {label} | {ours:.1f} | {generation[f'{name}_flops_fraction']:.1%} |"
+        if peer:
+            theirs = peer["generation"][f"{name}_sentences_per_s"]
+            line += f" {theirs:.1f} | {ours / theirs:.2f}x |"
+        print(line)
+    print(f"\ncached vs use_cache=False, 100 tokens: {generation['cache_speedup']:.1f}x "
+          f"({generation['cached_100_tokens_s']:.2f} s vs {generation['uncached_100_tokens_s']:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ python scripts/train.py --output_dir "$OUT" --do_train --do_eval \
     --per_device_eval_batch_size 128 --learning_rate 2e-3 --optim adamw_torch_fused --weight_decay 0.0 \
     --lr_scheduler_type linear --warmup_steps 500 --max_grad_norm 5.0 \
     --eval_strategy epoch --save_strategy epoch --save_total_limit 2 --load_best_model_at_end true \
+    --train_sampling_strategy group_by_length \
     --max_source_length 64 --max_target_length 64 --logging_steps 100 --seed 1 --disable_tqdm true
 
 for split in val test2016; do

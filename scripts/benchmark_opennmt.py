@@ -1,0 +1,132 @@
+"""OpenNMT-py 3.5.1 as the peer of `scripts/benchmark.py --peer opennmt`: installed into its own venv (never copied
+into the repo), fed the very same subword ids as our model, configured like our variant, measured the same way.
+
+OpenNMT-py's metadata asks for torch<2.3, which would pull GBs of CUDA wheels; it is installed with `--no-deps` next
+to torch==2.13.0 and the pinned requirements its training and translation code import.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+OPENNMT = "OpenNMT-py==3.5.1"
+REQUIREMENTS = [
+    "ConfigArgParse==1.9.0", "PyYAML==6.0.4", "sacrebleu==2.6.0", "six==1.17.0", "RapidFuzz==3.14.6",
+    "pyahocorasick==2.3.1", "pyonmttok==1.38.1", "spacy==3.8.18", "tensorboard==2.21.0", "fasttext-wheel==0.9.2",
+]
+# Our variant options -> OpenNMT-py's (hidden_size 512 with brnn = 2 x 256 per direction, as ours).
+BASE_OPTIONS = dict(encoder_type="brnn", decoder_type="rnn", rnn_type="LSTM", layers=1, hidden_size=512,
+                    word_vec_size=256, global_attention="general", input_feed=1, dropout=[0.2], optim="adam",
+                    learning_rate=0.001, batch_type="sents", param_init=0.1, seed=0, num_workers=0)
+STEP_LINE = re.compile(r"Step\s+(\d+)/\s*\d+;.*?(\d+)/\s*(\d+) tok/s")
+# Checkpoints this script wrote itself hold an argparse.Namespace, which torch>=2.6 refuses to unpickle by default.
+TRUSTED_CHECKPOINT_ENV = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+
+
+def options_for(variant_overrides: dict) -> dict:
+    options = dict(BASE_OPTIONS)
+    if variant_overrides.get("input_feeding") is False:
+        options["input_feed"] = 0
+    if variant_overrides.get("cell_type") == "gru":
+        options["rnn_type"] = "GRU"
+    if variant_overrides.get("attention") == "none":
+        options["global_attention"] = "none"
+    return options
+
+
+def ensure_installed(venv: Path) -> Path:
+    """The venv's bin folder, creating the venv and installing OpenNMT-py into it on first use."""
+    bin_dir = venv / "bin"
+    if (bin_dir / "onmt_train").exists():
+        return bin_dir
+    print(f"installing {OPENNMT} into {venv} (once)", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(bin_dir / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run(pip + ["torch==2.13.0"], check=True)  # first, so nothing later pulls a CUDA build
+    subprocess.run(pip + ["--no-deps", OPENNMT], check=True)
+    subprocess.run(pip + REQUIREMENTS, check=True)
+    return bin_dir
+
+
+def write_token_ids(path: Path, tokenizer, texts) -> None:
+    """One line per text: its subword ids as words (ids, not token strings: some BPE tokens contain characters that
+    OpenNMT's whitespace splitting would break)."""
+    rows = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    path.write_text("".join(" ".join(map(str, row)) + "\n" for row in rows))
+
+
+def prepare(workdir: Path, source_tokenizer, target_tokenizer, train_pairs, test_pairs) -> None:
+    """Writes the tokenized corpus, and vocabularies of every non-special id of our tokenizers, so that both models
+    have the same embedding and output layer sizes (OpenNMT adds its own 4 special tokens)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_token_ids(workdir / "train.src", source_tokenizer, train_pairs["source"])
+    write_token_ids(workdir / "train.tgt", target_tokenizer, train_pairs["target"])
+    write_token_ids(workdir / "test.src", source_tokenizer, test_pairs["source"])
+    for side, tokenizer in (("src", source_tokenizer), ("tgt", target_tokenizer)):
+        special = set(tokenizer.all_special_ids)
+        ids = (i for i in range(len(tokenizer)) if i not in special)
+        (workdir / f"vocab.{side}").write_text("".join(f"{i} 1\n" for i in ids))
+
+
+def corpus(workdir: Path) -> dict:
+    return {"corpus_1": {"path_src": str(workdir / "train.src"), "path_tgt": str(workdir / "train.tgt")}}
+
+
+def write_yaml(path: Path, options: dict) -> None:
+    import json
+    # YAML is a superset of JSON, so no YAML library is needed on our side.
+    path.write_text(json.dumps(options, indent=1))
+
+
+def run(command, env=None) -> tuple[str, int]:
+    """Runs a peer command; returns its combined output and its own peak RSS in KB (from wait4, not the max over
+    every child of this process)."""
+    with open(os.devnull, "rb") as stdin:
+        process = subprocess.Popen([str(part) for part in command], stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=env)
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed (exit {process.returncode}):\n{output[-3000:]}")
+    return output, usage.ru_maxrss
+
+
+def train_throughput(bin_dir: Path, workdir: Path, name: str, variant_overrides: dict, batch_size: int,
+                     warmup_steps: int, timed_steps: int) -> dict:
+    """Target tokens/s (median over the timed steps, from OpenNMT's own per-step report) and peak RSS."""
+    steps = warmup_steps + timed_steps
+    options = options_for(variant_overrides)
+    config = workdir / f"train-{name}.yaml"
+    # One bucket = the whole training split, sorted by (source, target) length and cut into batches: the batching
+    # `scripts/benchmark.py` gives our model too. (OpenNMT's default bucket of 262,144 examples makes the same
+    # batches from 9 copies of the corpus and only costs start-up time and memory.)
+    write_yaml(config, dict(options, src_vocab=str(workdir / "vocab.src"), tgt_vocab=str(workdir / "vocab.tgt"),
+                            data=corpus(workdir), save_model=str(workdir / f"model-{name}"),
+                            save_checkpoint_steps=steps, train_steps=steps, report_every=1, batch_size=batch_size,
+                            bucket_size=len((workdir / "train.src").read_text().splitlines())))
+    output, peak_rss_kb = run([bin_dir / "onmt_train", "-config", config])
+    rates = [int(target) for step, _, target in STEP_LINE.findall(output) if int(step) > warmup_steps]
+    if len(rates) != timed_steps:
+        raise RuntimeError(f"expected {timed_steps} timed step reports from onmt_train, found {len(rates)}")
+    return {"target_tokens_per_s": statistics.median(rates), "peak_rss_mb": peak_rss_kb / 1024,
+            "checkpoint": str(workdir / f"model-{name}_step_{steps}.pt")}
+
+
+def translate_throughput(bin_dir: Path, workdir: Path, checkpoint: str, num_beams: int, batch_size: int,
+                         new_tokens: int) -> float:
+    """Sentences/s of onmt_translate on the test sources, every output exactly `new_tokens` long."""
+    output, _ = run([bin_dir / "onmt_translate", "-model", checkpoint, "-src", workdir / "test.src",
+                     "-output", workdir / f"test.beam{num_beams}.pred", "-beam_size", num_beams,
+                     "-batch_size", batch_size, "-batch_type", "sents", "-min_length", new_tokens,
+                     "-max_length", new_tokens, "-max_length_ratio", 0, "-report_time"],
+                    env=TRUSTED_CHECKPOINT_ENV)
+    lengths = {len(line.split()) for line in (workdir / f"test.beam{num_beams}.pred").read_text().splitlines()}
+    if lengths != {new_tokens}:
+        raise RuntimeError(f"onmt_translate output lengths {sorted(lengths)}, expected all {new_tokens}")
+    match = re.search(r"Total translation time \(s\): ([\d.]+)", output)
+    sentences = len((workdir / "test.src").read_text().splitlines())
+    return sentences / float(match.group(1))

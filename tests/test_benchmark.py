@@ -1,0 +1,69 @@
+"""The benchmark's own logic: batching, and what it hands the OpenNMT-py peer and reads back from it. (The peer
+itself is installed and run only by `scripts/benchmark.py --peer opennmt`, never in the test suite.)"""
+
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import benchmark  # noqa: E402
+import benchmark_opennmt  # noqa: E402
+
+
+def test_batches_cover_every_example_once_sorted_by_source_then_target_length():
+    source_lengths = [5, 3, 9, 3, 5, 7, 1, 3, 2, 8]
+    target_lengths = [4, 2, 1, 7, 3, 6, 2, 1, 9, 5]
+    batches = benchmark.length_sorted_batches(source_lengths, target_lengths, batch_size=3)
+    assert sorted(i for batch in batches for i in batch) == list(range(10))
+    assert sorted(len(batch) for batch in batches) == [1, 3, 3, 3]
+    ordered = sorted(batches, key=lambda batch: (source_lengths[batch[0]], target_lengths[batch[0]]))
+    keys = [(source_lengths[i], target_lengths[i]) for batch in ordered for i in batch]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("variant, expected", [
+    ("reference (input feeding)", dict(rnn_type="LSTM", input_feed=1, global_attention="general")),
+    ("no input feeding (fused)", dict(rnn_type="LSTM", input_feed=0, global_attention="general")),
+    ("GRU, no input feeding", dict(rnn_type="GRU", input_feed=0, global_attention="general")),
+    ("no attention", dict(rnn_type="LSTM", input_feed=0, global_attention="none")),
+])
+def test_peer_gets_the_same_model_configuration(variant, expected):
+    options = benchmark_opennmt.options_for(benchmark.VARIANTS[variant])
+    assert {key: options[key] for key in expected} == expected
+    reference = benchmark.REFERENCE
+    assert options["encoder_type"] == "brnn" and reference["bidirectional_encoder"]
+    assert options["hidden_size"] == reference["hidden_size"] == 2 * reference["encoder_hidden_size"]
+    assert options["word_vec_size"] == reference["embedding_size"]
+    assert options["dropout"] == [reference["dropout"]] and options["batch_type"] == "sents"
+
+
+def test_peer_step_report_parsing_reads_target_tokens_per_second():
+    log = (
+        "[2026-11-25 17:37:39,731 INFO] Step 17/   40; acc: 20.9; ppl: 203.1; xent: 5.3; lr: 0.00100; sents:      64;"
+        " bsz:  384/ 512/64; 1899/2532 tok/s;     26 sec;\n"
+        "[2026-11-25 17:54:35,459 INFO] Step  1/    4; acc: 0.0; ppl: 10443.2; xent: 9.3; lr: 0.00100; sents:      64;"
+        " bsz: 1216/1119/64; 108/ 99 tok/s;     11 sec;\n"
+    )
+    assert benchmark_opennmt.STEP_LINE.findall(log) == [("17", "1899", "2532"), ("1", "108", "99")]
+
+
+def test_peer_corpus_is_our_subword_ids_with_a_vocabulary_of_our_size(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = ["ein kleiner Hund", "zwei große Hunde laufen", "ein Hund läuft"]
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=60, special_tokens=["<pad>", "<unk>", "</s>"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>",
+                                        eos_token="</s>")
+    pairs = {"source": texts, "target": texts}
+    benchmark_opennmt.prepare(tmp_path, tokenizer, tokenizer, pairs, pairs)
+    lines = (tmp_path / "train.src").read_text().splitlines()
+    assert [list(map(int, line.split())) for line in lines] == tokenizer(texts, add_special_tokens=False)["input_ids"]
+    vocabulary = [line.split() for line in (tmp_path / "vocab.tgt").read_text().splitlines()]
+    # OpenNMT-py adds its own <unk>, <blank>, <s>, </s>: the same output layer size as ours needs every other id.
+    assert len(vocabulary) == len(tokenizer) - len(tokenizer.all_special_ids)
+    assert all(count == "1" and int(token) not in tokenizer.all_special_ids for token, count in vocabulary)
