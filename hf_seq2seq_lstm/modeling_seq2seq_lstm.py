@@ -118,18 +118,21 @@ class Seq2SeqLSTMCache(Cache):
         # A recurrent state cannot be rolled back without per-step snapshots (see `_is_stateful` on the model).
         return False
 
-    def _apply(self, on_layer_dim: Callable, on_batch_dim: Callable):
+    def _apply(self, on_layer_dim: Callable, on_batch_dim: Callable, include_keys: bool = True):
         """Applies a batch operation to every state; `hidden`/`cell` keep torch's RNN layout (batch on dim 1)."""
         self.hidden = on_layer_dim(self.hidden)
         if self.cell is not None:
             self.cell = on_layer_dim(self.cell)
         if self.attentional is not None:
             self.attentional = on_batch_dim(self.attentional)
-        if self.attention_keys is not None:
+        if self.attention_keys is not None and include_keys:
             self.attention_keys = on_batch_dim(self.attention_keys)
 
     def reorder_cache(self, beam_idx: torch.LongTensor):
-        self.batch_select_indices(beam_idx)
+        # Beam search only moves states between the beams of one source, whose keys are identical (generate() does
+        # not reorder the encoder outputs either), so copying the (B, S, H) keys every step would change nothing.
+        self._apply(lambda t: t.index_select(1, beam_idx.to(t.device)),
+                    lambda t: t.index_select(0, beam_idx.to(t.device)), include_keys=False)
 
     def batch_select_indices(self, indices: torch.Tensor):
         self._apply(lambda t: t.index_select(1, indices.to(t.device)), lambda t: t.index_select(0, indices.to(t.device)))
