@@ -5,6 +5,7 @@ OpenNMT-py's metadata asks for torch<2.3, which would pull GBs of CUDA wheels; i
 to torch==2.13.0 and the pinned requirements its training and translation code import.
 """
 
+import json
 import os
 import re
 import statistics
@@ -76,7 +77,6 @@ def corpus(workdir: Path) -> dict:
 
 
 def write_yaml(path: Path, options: dict) -> None:
-    import json
     # YAML is a superset of JSON, so no YAML library is needed on our side.
     path.write_text(json.dumps(options, indent=1))
 
@@ -89,9 +89,9 @@ def run(command, env=None) -> tuple[str, int]:
                                    stderr=subprocess.STDOUT, text=True, env=env)
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed (exit {process.returncode}):\n{output[-3000:]}")
+    exit_code = os.waitstatus_to_exitcode(status)
+    if exit_code != 0:
+        raise RuntimeError(f"{command[0]} failed (exit {exit_code}):\n{output[-3000:]}")
     return output, usage.ru_maxrss
 
 
