@@ -325,7 +325,23 @@ def render_model_card(
     example_input: str | None = None,
     template: str | os.PathLike | None = None,
 ) -> str:
-    """The model card of a saved folder, as a string. See [`write_model_card`] for the arguments."""
+    """
+    The model card of a saved folder, as a string ([`write_model_card`] writes it into the folder).
+
+    Args:
+        output_dir: a folder written by `save_pretrained` (its `config.json` is read; `all_results.json`,
+            `trainer_state.json`, the safetensors headers and `target_tokenizer/` are used when present).
+        model_args, data_args, training_args: the run's arguments (scripts/train.py's dataclasses,
+            `Seq2SeqTrainingArguments`, or dicts); each is optional and only fills in its part of the card.
+        results: the measured metrics; default: `output_dir/all_results.json`.
+        repo_id: the Hub id the card names; default: `training_args.hub_model_id`, else
+            `your-username/<folder name>` (`scripts/push_to_hub.py` replaces it with the real id).
+        language: language code(s) for the metadata; default: from `source_lang`/`target_lang` when they are
+            language codes.
+        license, datasets: metadata; `datasets` defaults to `data_args.dataset_name` when it is a Hub dataset.
+        example_input: the source text of the usage example.
+        template: another template file (default: `model_card.md` at the repository root).
+    """
     output_dir = Path(output_dir)
     config_path = output_dir / "config.json"
     if not config_path.is_file():
@@ -466,49 +482,17 @@ def _sample_counts(data: dict, results: dict) -> str:
     return text
 
 
-def write_model_card(
-    output_dir,
-    *,
-    model_args=None,
-    data_args=None,
-    training_args=None,
-    results: dict | None = None,
-    repo_id: str | None = None,
-    language=None,
-    license: str = DEFAULT_LICENSE,
-    datasets: list[str] | None = None,
-    example_input: str | None = None,
-    template: str | os.PathLike | None = None,
-) -> Path | None:
+def write_model_card(output_dir, **card_options) -> Path | None:
     """
     Writes `output_dir/README.md`, the model card of a saved model folder, and returns its path (None, with a
-    warning, when the default template is not installed).
-
-    Args:
-        output_dir: a folder written by `save_pretrained` (its `config.json` is read; `all_results.json`,
-            `trainer_state.json`, the safetensors headers and `target_tokenizer/` are used when present).
-        model_args, data_args, training_args: the run's arguments (scripts/train.py's dataclasses,
-            `Seq2SeqTrainingArguments`, or dicts); each is optional and only fills in its part of the card.
-        results: the measured metrics; default: `output_dir/all_results.json`.
-        repo_id: the Hub id the card names; default: `training_args.hub_model_id`, else
-            `your-username/<folder name>` (`scripts/push_to_hub.py` replaces it with the real id).
-        language: language code(s) for the metadata; default: from `source_lang`/`target_lang` when they are
-            language codes.
-        license, datasets: metadata; `datasets` defaults to `data_args.dataset_name` when it is a Hub dataset.
-        example_input: the source text of the usage example.
-        template: another template file (default: `model_card.md` at the repository root).
+    warning, when the default template is not installed). `card_options` are [`render_model_card`]'s.
     """
-    if template is None and not TEMPLATE_PATH.is_file():
+    if card_options.get("template") is None and not TEMPLATE_PATH.is_file():
         logger.warning("No model card written for %s: the template %s is missing (it ships with the source "
                        "checkout, not with a wheel); pass template=.", output_dir, TEMPLATE_PATH)
         return None
-    card = render_model_card(
-        output_dir, model_args=model_args, data_args=data_args, training_args=training_args, results=results,
-        repo_id=repo_id, language=language, license=license, datasets=datasets, example_input=example_input,
-        template=template,
-    )
     path = Path(output_dir) / README_NAME
-    path.write_text(card, encoding="utf-8")
+    path.write_text(render_model_card(output_dir, **card_options), encoding="utf-8")
     return path
 
 

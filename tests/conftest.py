@@ -1,6 +1,8 @@
 """Shared fixtures: small random models and padded batches that exercise every code path."""
 
+import importlib.util
 import os
+import struct
 import sys
 from pathlib import Path
 
@@ -41,6 +43,30 @@ def padded_batch(lengths=(7, 4, 6, 2), vocab=VOCAB, seed=1, left=False):
         input_ids[row, span] = torch.randint(4, vocab, (length,), generator=generator)
         attention_mask[row, span] = 1
     return input_ids, attention_mask
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module (the scripts folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def png_size(path):
+    """(width, height) from a PNG's IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory):
+    """(data file, tokenizer folder) of the fixed-length digit task (tests/reliability_helpers.py)."""
+    from reliability_helpers import write_fixed_length_data
+
+    return write_fixed_length_data(tmp_path_factory.mktemp("fixed"))
 
 
 @pytest.fixture

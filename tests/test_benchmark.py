@@ -1,15 +1,12 @@
 """The benchmark's own logic: batching, and what it hands the OpenNMT-py peer and reads back from it. (The peer
 itself is installed and run only by `scripts/benchmark.py --peer opennmt`, never in the test suite.)"""
 
-import sys
-
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import load_script
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import benchmark  # noqa: E402
-import benchmark_opennmt  # noqa: E402
+benchmark = load_script("benchmark")
+benchmark_opennmt = load_script("benchmark_opennmt")
 
 
 def test_batches_cover_every_example_once_sorted_by_source_then_target_length():

@@ -1,31 +1,16 @@
 """The bottleneck study: synthetic task, length buckets, and scripts/bottleneck_study.py --tiny end to end."""
 
 import csv
-import importlib.util
-import struct
 
 import pytest
 import torch
 
-from conftest import MULTI30K, REPO_ROOT
+from conftest import MULTI30K, load_script, png_size
 from hf_seq2seq_lstm.evaluation import bucket_indices, score_by_bucket, sequence_scores
 from hf_seq2seq_lstm.tasks.synthetic import SyntheticTask, strip_special
 
 
-def load_study_script():
-    spec = importlib.util.spec_from_file_location("bottleneck_study", REPO_ROOT / "scripts" / "bottleneck_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-study_script = load_study_script()
-
-
-def png_size(path):
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
+study_script = load_script("bottleneck_study")
 
 
 @pytest.mark.parametrize("name", ["copy", "reverse"])

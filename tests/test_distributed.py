@@ -24,7 +24,6 @@ from reliability_helpers import (
     logged_losses,
     max_weight_difference,
     subprocess_env,
-    write_fixed_length_data,
 )
 
 pytestmark = pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
@@ -39,11 +38,6 @@ LAUNCHERS = {
                    "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
                    "0"],
 }
-
-
-@pytest.fixture(scope="module")
-def fixed(tmp_path_factory):
-    return write_fixed_length_data(tmp_path_factory.mktemp("fixed"))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import torch
 from huggingface_hub import ModelCard, metadata_load
 from transformers import pipeline
 
-from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT
+from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
 from hub_server import GitRepository, HubServer
 from hf_seq2seq_lstm import modeling_seq2seq_lstm
 from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
@@ -494,10 +494,7 @@ def test_model_loading_is_safetensors_only(saved, tmp_path):
                 forwarded = None in keywords
                 assert forwarded or (isinstance(keywords.get("use_safetensors"), ast.Constant)
                                      and keywords["use_safetensors"].value is True), f"{path.name}:{node.lineno}"
-    import importlib.util
-    module_spec = importlib.util.spec_from_file_location("push_to_hub", REPO_ROOT / "scripts" / "push_to_hub.py")
-    push = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(push)
+    push = load_script("push_to_hub")
     folder = tmp_path / "pickled"
     shutil.copytree(saved["joint"].folder, folder)
     (folder / "training_args.bin").write_bytes(b"pickle")
@@ -512,10 +509,7 @@ def test_model_loading_is_safetensors_only(saved, tmp_path):
 
 def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
     """A folder saved before the pipelines existed: refused as is, shipped with --update_code (dry run: no HTTP)."""
-    import importlib.util
-    module_spec = importlib.util.spec_from_file_location("push_to_hub", REPO_ROOT / "scripts" / "push_to_hub.py")
-    push = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(push)
+    push = load_script("push_to_hub")
     folder = tmp_path / "old"
     shutil.copytree(saved["joint"].folder, folder)
     (folder / "pipeline_seq2seq_lstm.py").unlink()

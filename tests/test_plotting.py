@@ -1,15 +1,13 @@
 """Attention pictures: weights taken from generate() outputs (greedy and beam), PNG heatmaps, translate.py
 --plot-attention."""
 
-import importlib.util
-import struct
 
 import matplotlib
 import pytest
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from conftest import REPO_ROOT, make_model, padded_batch
+from conftest import load_script, make_model, padded_batch, png_size
 from hf_seq2seq_lstm.plotting import (
     attention_figure_size,
     cross_attention_matrix,
@@ -23,22 +21,7 @@ from hf_seq2seq_lstm.tokenization import save_tokenizers
 EOS = 2
 
 
-def load_translate_script():
-    spec = importlib.util.spec_from_file_location("translate_for_plots", REPO_ROOT / "scripts" / "translate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-translate_script = load_translate_script()
-
-
-def png_size(path):
-    """(width, height) from a PNG's IHDR chunk, after checking the signature."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
+translate_script = load_script("translate")
 
 
 class EndInputZeroAt(LogitsProcessor):

@@ -7,7 +7,6 @@ pickle is ever loaded; the files copied for trust_remote_code import nothing une
 """
 
 import ast
-import importlib.util
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM
 from transformers.trainer_utils import get_last_checkpoint
 
-from conftest import PYTHON, REPO_ROOT, VOCAB, make_model
+from conftest import PYTHON, REPO_ROOT, VOCAB, load_script, make_model
 from reliability_helpers import (
     TRAIN_SCRIPT,
     all_finite,
@@ -34,7 +33,6 @@ from reliability_helpers import (
     max_weight_difference,
     run_train,
     subprocess_env,
-    write_fixed_length_data,
 )
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMModel
 from hf_seq2seq_lstm.tokenization import load_tokenizers, save_tokenizers, train_tokenizers
@@ -52,21 +50,9 @@ PACKAGE = REPO_ROOT / "hf_seq2seq_lstm"
 STEPS, SAVE_STEPS = 40, 5
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(f"reliability_{name}", REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 train_script = load_script("train")
 translate_script = load_script("translate")
-
-
-@pytest.fixture(scope="module")
-def fixed(tmp_path_factory):
-    """(data file, tokenizer folder) of the fixed-length digit task."""
-    return write_fixed_length_data(tmp_path_factory.mktemp("fixed"))
 
 
 @pytest.fixture(scope="module")

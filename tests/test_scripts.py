@@ -1,6 +1,5 @@
 """scripts/train.py and scripts/translate.py end to end on every kind of input, on tiny models."""
 
-import importlib.util
 import json
 import subprocess
 
@@ -8,7 +7,7 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from conftest import MULTI30K, PYTHON, REPO_ROOT
+from conftest import MULTI30K, PYTHON, REPO_ROOT, load_script
 from hf_seq2seq_lstm.data import text_pairs_from_dataset
 from hf_seq2seq_lstm.inference import length_sorted_batches
 from hf_seq2seq_lstm.tasks import build_date_dataset
@@ -20,13 +19,6 @@ TINY = ["--hidden_size", "32", "--embedding_size", "16", "--vocab_size", "300", 
         "--max_train_samples", "400", "--max_eval_samples", "24", "--max_predict_samples", "24",
         "--max_target_length", "32", "--max_source_length", "48", "--logging_steps", "10",
         "--report_to", "none", "--disable_tqdm", "true", "--seed", "0"]
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 train_script = load_script("train")
