@@ -1,5 +1,6 @@
 # Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
-"""Model cards for saved models: `model_card.md` (at the repository root) filled in from a saved folder.
+"""Model cards for saved models: the template `model_card.md` (shipped in this package; the repository root
+links to it) filled in from a saved folder.
 
 `write_model_card(output_dir, ...)` reads the folder's `config.json`, weights and `all_results.json`, takes the
 training, data and model arguments of the run (dataclasses, `TrainingArguments` or dicts; all optional), and writes
@@ -20,8 +21,8 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
-# The template sits at the repository root: present in a source checkout and an editable install (pip install -e).
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "model_card.md"
+# Package data, so that a wheel install has it too; `model_card.md` at the repository root is a link to this file.
+TEMPLATE_PATH = Path(__file__).resolve().parent / "model_card.md"
 README_NAME = "README.md"
 RESULTS_NAME = "all_results.json"
 TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"  # as in tokenization.py, which this module does not import
@@ -340,7 +341,7 @@ def render_model_card(
             language codes.
         license, datasets: metadata; `datasets` defaults to `data_args.dataset_name` when it is a Hub dataset.
         example_input: the source text of the usage example.
-        template: another template file (default: `model_card.md` at the repository root).
+        template: another template file (default: `TEMPLATE_PATH`, this package's `model_card.md`).
     """
     output_dir = Path(output_dir)
     config_path = output_dir / "config.json"

@@ -587,3 +587,30 @@ def metadata_load_text(card: str) -> dict:
     import yaml
 
     return yaml.safe_load(card.split("---", 2)[1])
+
+
+def test_wheel_install_writes_model_cards(saved, tmp_path):
+    """A non-editable install (a wheel) carries the card template: write a card with it in a fresh process."""
+    source = tmp_path / "source"  # a copy: building in the checkout would leave build/ behind
+    shutil.copytree(REPO_ROOT / "hf_seq2seq_lstm", source / "hf_seq2seq_lstm",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    subprocess.run([PYTHON, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path / "wheel",
+                    source], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "wheel").glob("hf_seq2seq_lstm-*.whl")
+    subprocess.run([PYTHON, "-m", "pip", "install", "--no-deps", "-q", "--target", tmp_path / "site", wheel],
+                   check=True, capture_output=True)
+    folder = tmp_path / "model"
+    shutil.copytree(saved["joint"].folder, folder)
+    (folder / "README.md").unlink()
+    script = (
+        "import sys, hf_seq2seq_lstm.hub as hub\n"
+        f"assert hub.__file__.startswith({str(tmp_path / 'site')!r}), hub.__file__\n"
+        "hub.write_model_card(sys.argv[1], repo_id=sys.argv[2], data_args={'source_lang': 'en', 'target_lang': 'de'})\n"
+    )
+    original = saved["joint"].folder / "README.md"
+    subprocess.run([PYTHON, "-c", script, folder, card_repo_id(original.read_text())], check=True, cwd=tmp_path,
+                   env={**os.environ, "PYTHONPATH": str(tmp_path / "site")})
+    assert (tmp_path / "site/hf_seq2seq_lstm/model_card.md").read_bytes() == (REPO_ROOT / "model_card.md").read_bytes()
+    assert (folder / "README.md").read_text() == original.read_text()
