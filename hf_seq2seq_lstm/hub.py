@@ -259,7 +259,7 @@ def _attention_description(config: dict) -> str:
             f"token.{feeding}")
 
 
-def _training_rows(training: dict, config: dict, results: dict, trainer_state: dict) -> list:
+def _training_rows(training: dict, data: dict, config: dict, results: dict, trainer_state: dict) -> list:
     rows = []
 
     def add(name, value):
@@ -275,11 +275,14 @@ def _training_rows(training: dict, config: dict, results: dict, trainer_state: d
         add("weight decay", training.get("weight_decay"))
         scheduler = training.get("lr_scheduler_type")
         warmup = training.get("warmup_steps") or training.get("warmup_ratio")
-        add("learning-rate schedule", f"{scheduler}" + (f", warmup {warmup}" if warmup else ""))
+        if data.get("decay_lr_to_time_limit") and data.get("max_train_minutes"):
+            scheduler = f"linear to zero at the {data['max_train_minutes']:g}-minute time limit (by wall time)"
+        add("learning-rate schedule", f"{scheduler}" + (f", warmup {warmup:g}" if warmup else ""))
         if (training.get("max_steps") or -1) > 0:
             add("training steps (max)", training.get("max_steps"))
         else:
             add("epochs (max)", training.get("num_train_epochs"))
+        add("time limit (minutes)", data.get("max_train_minutes"))
         add("gradient clipping (max norm)", training.get("max_grad_norm"))
         add("label smoothing", training.get("label_smoothing_factor") or config.get("label_smoothing"))
         precision = "bf16" if training.get("bf16") else "fp16" if training.get("fp16") else "fp32"
@@ -444,7 +447,7 @@ def render_model_card(
         "bottleneck_note": bottleneck_note,
         "data_description": data_description + _sample_counts(data, results),
         "tokenizer_description": _tokenizer_description(model, config, separate),
-        "training_table": _table(_training_rows(training, config, results, trainer_state)),
+        "training_table": _table(_training_rows(training, data, config, results, trainer_state)),
         "results_text": results_text,
         "results_table": _results_table(results),
         "extra_limitations": "\n".join(extra_limitations),

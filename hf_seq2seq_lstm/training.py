@@ -1,5 +1,5 @@
 """Trainer glue: building a model for a tokenizer, metrics for `predict_with_generate`, a trainer that stops on a
-non-finite loss and keeps the saved generation config clean, and a wall-time limit."""
+non-finite loss and keeps the saved generation config clean, and a wall-time limit the learning rate can decay to."""
 
 import copy
 import logging
@@ -116,7 +116,33 @@ def build_compute_metrics(target_tokenizer, task: str):
 
 class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     """`Seq2SeqTrainer` that stops on a non-finite loss before it reaches the weights, and whose evaluation does not
-    leave generate()'s defaults in the saved generation config."""
+    leave generate()'s defaults in the saved generation config.
+
+    With `lr_deadline` (the run's `TimeLimitCallback`, which must also be among its callbacks), the learning rate
+    warms up over `warmup_steps` as usual, then decays linearly to zero at the time limit, by wall time: a run cut
+    short by its time limit ends annealed, instead of stopping part-way down a schedule planned for
+    `num_train_epochs`. This replaces the decay of `lr_scheduler_type`.
+    """
+
+    def __init__(self, *args, lr_deadline: "TimeLimitCallback | None" = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if lr_deadline is not None and lr_deadline not in self.callback_handler.callbacks:
+            raise ValueError("lr_deadline must also be passed in callbacks: it is the clock that stops training.")
+        self.lr_deadline = lr_deadline
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_deadline is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        warmup_steps = self.args.get_warmup_steps(num_training_steps)
+        deadline = self.lr_deadline
+
+        def factor(step: int) -> float:
+            warmup = min(1.0, step / warmup_steps) if warmup_steps > 0 else 1.0  # as transformers' linear warmup
+            return warmup * deadline.fraction_left()
+
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, factor)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         loss = super().training_step(model, inputs, num_items_in_batch)
@@ -182,6 +208,12 @@ class TimeLimitCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.monotonic()
+
+    def fraction_left(self) -> float:
+        """The share of the time budget still unused: 1.0 until training begins, 0.0 from the limit on."""
+        if self.start is None:
+            return 1.0
+        return max(0.0, 1.0 - (time.monotonic() - self.start) / self.seconds)
 
     def on_step_end(self, args, state, control, **kwargs):
         if time.monotonic() - self.start >= self.seconds:

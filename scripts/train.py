@@ -103,6 +103,9 @@ class DataTrainingArguments:
     early_stopping_patience: int | None = field(default=None, metadata={"help": "Evaluations without improvement before stopping."})
     default_task_seed: int = field(default=0, metadata={"help": "Seed of the built-in task's data."})
     max_train_minutes: float | None = field(default=None, metadata={"help": "Stop training after this many minutes."})
+    decay_lr_to_time_limit: bool = field(default=False, metadata={"help": (
+        "With --max_train_minutes: after the warmup, decay the learning rate linearly to zero at the time limit, by "
+        "wall time, instead of over --num_train_epochs (replaces the decay of --lr_scheduler_type).")})
 
 
 def load_data(data_args: DataTrainingArguments):
@@ -188,8 +191,11 @@ def main(argv=None):
     callbacks = []
     if data_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(data_args.early_stopping_patience))
-    if data_args.max_train_minutes:
-        callbacks.append(TimeLimitCallback(data_args.max_train_minutes))
+    if data_args.decay_lr_to_time_limit and not data_args.max_train_minutes:
+        raise ValueError("--decay_lr_to_time_limit needs --max_train_minutes: the time limit is where it decays to.")
+    time_limit = TimeLimitCallback(data_args.max_train_minutes) if data_args.max_train_minutes else None
+    if time_limit is not None:
+        callbacks.append(time_limit)
     trainer = Seq2SeqLSTMTrainer(
         model=model,
         args=training_args,
@@ -200,6 +206,7 @@ def main(argv=None):
                                              pad_to_multiple_of=None),
         compute_metrics=build_compute_metrics(target_tokenizer, task),
         callbacks=callbacks,
+        lr_deadline=time_limit if data_args.decay_lr_to_time_limit else None,
     )
 
     all_metrics = {}
