@@ -492,8 +492,8 @@ def write_model_card(output_dir, **card_options) -> Path | None:
     warning, when the default template is not installed). `card_options` are [`render_model_card`]'s.
     """
     if card_options.get("template") is None and not TEMPLATE_PATH.is_file():
-        logger.warning("No model card written for %s: the template %s is missing (it ships with the source "
-                       "checkout, not with a wheel); pass template=.", output_dir, TEMPLATE_PATH)
+        logger.warning("No model card written for %s: the template %s is missing. Reinstall hf-seq2seq-lstm (the "
+                       "template ships as package data) or pass template=.", output_dir, TEMPLATE_PATH)
         return None
     path = Path(output_dir) / README_NAME
     path.write_text(render_model_card(output_dir, **card_options), encoding="utf-8")

@@ -216,7 +216,7 @@ class TimeLimitCallback(TrainerCallback):
         return max(0.0, 1.0 - (time.monotonic() - self.start) / self.seconds)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if time.monotonic() - self.start >= self.seconds:
+        if self.fraction_left() == 0.0:
             logger.warning("Time limit of %.1f minutes reached at step %d: stopping.", self.seconds / 60,
                            state.global_step)
             control.should_training_stop = True

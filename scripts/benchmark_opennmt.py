@@ -128,5 +128,7 @@ def translate_throughput(bin_dir: Path, workdir: Path, checkpoint: str, num_beam
     if lengths != {new_tokens}:
         raise RuntimeError(f"onmt_translate output lengths {sorted(lengths)}, expected all {new_tokens}")
     match = re.search(r"Total translation time \(s\): ([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(f"onmt_translate printed no 'Total translation time' (-report_time):\n{output[-3000:]}")
     sentences = len((workdir / "test.src").read_text().splitlines())
     return sentences / float(match.group(1))

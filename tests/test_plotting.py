@@ -1,7 +1,6 @@
 """Attention pictures: weights taken from generate() outputs (greedy and beam), PNG heatmaps, translate.py
 --plot-attention."""
 
-
 import matplotlib
 import pytest
 import torch

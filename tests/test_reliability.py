@@ -50,7 +50,6 @@ PACKAGE = REPO_ROOT / "hf_seq2seq_lstm"
 STEPS, SAVE_STEPS = 40, 5
 
 
-
 train_script = load_script("train")
 translate_script = load_script("translate")
 
