@@ -14,6 +14,10 @@ Reports, in one run (each training run in its own process so that its peak RSS i
     the cached vs use_cache=False ratio on 100-token outputs;
   - the measured fp32 matmul rate, and each figure as model FLOP/s over that rate.
 
+Like our other scripts, the benchmark first calls `hf_seq2seq_lstm.allocator.reuse_freed_memory()` (set
+HF_SEQ2SEQ_LSTM_SYSTEM_MALLOC=1 to measure without it); `--peer_reuse_freed_memory` gives the peer the same glibc
+setting through its environment variables.
+
 Both toolkits get the same subword ids, vocabularies of the same size, and the same batches: the training split
 sorted by (source, target) length, cut into batches of 64, in shuffled order (OpenNMT-py's bucketing).
 Run it on quiet cores: concurrent processes on 2 cores slow each other ~10x.
@@ -30,6 +34,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from hf_seq2seq_lstm.allocator import MALLOC_ENVIRONMENT, reuse_freed_memory
 
 REFERENCE = dict(embedding_size=256, hidden_size=512, encoder_hidden_size=256, bidirectional_encoder=True,
                  encoder_layers=1, decoder_layers=1, attention="luong_general", input_feeding=True, dropout=0.2)
@@ -194,6 +200,7 @@ def opennmt_benchmark(args, source_tokenizer, target_tokenizer) -> dict:
     from hf_seq2seq_lstm.data import load_text_pairs
 
     bin_dir = opennmt.ensure_installed(Path(args.peer_venv))
+    peer_env = MALLOC_ENVIRONMENT if args.peer_reuse_freed_memory else {}
     workdir = Path(args.cache) / "opennmt"
     data = load_text_pairs(train_file=Path(args.data) / "train", test_file=Path(args.data) / "test2016",
                            source_lang="de", target_lang="en")
@@ -201,15 +208,16 @@ def opennmt_benchmark(args, source_tokenizer, target_tokenizer) -> dict:
     training = []
     for variant in args.variants:
         result = opennmt.train_throughput(bin_dir, workdir, f"v{len(training)}", VARIANTS[variant], args.batch_size,
-                                          args.warmup_steps, args.timed_steps)
+                                          args.warmup_steps, args.timed_steps, peer_env)
         training.append({"variant": variant, **result})
     reference_checkpoint = next(row["checkpoint"] for row in training if row["variant"] == REFERENCE_VARIANT)
     generation = {
         f"{name}_sentences_per_s": opennmt.translate_throughput(bin_dir, workdir, reference_checkpoint, num_beams,
-                                                                 64, args.new_tokens)
+                                                                 64, args.new_tokens, peer_env)
         for name, num_beams in (("greedy", 1), ("beam5", 5))
     }
-    return {"toolkit": opennmt.OPENNMT, "training": training, "generation": generation}
+    return {"toolkit": opennmt.OPENNMT, "reuse_freed_memory": args.peer_reuse_freed_memory, "training": training,
+            "generation": generation}
 
 
 def run_worker(args, variant) -> dict:
@@ -236,6 +244,8 @@ def main():
                         help="length of every generated output (test2016 references average ~16 subwords)")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--peer", choices=["opennmt"], help="also measure this toolkit, same data, same run")
+    parser.add_argument("--peer_reuse_freed_memory", action="store_true",
+                        help="run the peer with the glibc setting our scripts use (see hf_seq2seq_lstm/allocator.py)")
     parser.add_argument("--peer_venv", default=".peers/opennmt", help="where the peer is installed (git-ignored)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -243,6 +253,7 @@ def main():
     if args.peer and REFERENCE_VARIANT not in args.variants:
         parser.error(f"--peer compares generation on the {REFERENCE_VARIANT!r} model: keep it in --variants")
 
+    reused = reuse_freed_memory()
     if args.worker:
         print(json.dumps(train_worker(args)))
         return
@@ -256,6 +267,7 @@ def main():
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
         "matmul_flops_per_s": peak,
+        "reuse_freed_memory": reused,
         "training": [run_worker(args, variant) for variant in args.variants],
         "generation": generation_benchmark(args, peak),
     }
@@ -270,7 +282,10 @@ def main():
 def print_report(report: dict) -> None:
     peak = report["matmul_flops_per_s"]
     peer = report.get("peer")
-    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s\n")
+    allocator = "freed memory reused" if report["reuse_freed_memory"] else "system malloc"
+    if peer:
+        allocator += f"; OpenNMT-py: {'freed memory reused' if peer['reuse_freed_memory'] else 'system malloc'}"
+    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s  ({allocator})\n")
     header = "| training variant | target tokens/s | peak RSS (MB) | model FLOP/s / matmul peak |"
     if peer:
         header += " OpenNMT-py tokens/s | OpenNMT-py peak RSS (MB) | ours / OpenNMT-py |"

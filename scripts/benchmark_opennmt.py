@@ -24,7 +24,7 @@ BASE_OPTIONS = dict(encoder_type="brnn", decoder_type="rnn", rnn_type="LSTM", la
                     learning_rate=0.001, batch_type="sents", param_init=0.1, seed=0, num_workers=0)
 STEP_LINE = re.compile(r"Step\s+(\d+)/\s*\d+;.*?(\d+)/\s*(\d+) tok/s")
 # Checkpoints this script wrote itself hold an argparse.Namespace, which torch>=2.6 refuses to unpickle by default.
-TRUSTED_CHECKPOINT_ENV = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+TRUSTED_CHECKPOINT_ENV = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
 
 
 def options_for(variant_overrides: dict) -> dict:
@@ -81,12 +81,12 @@ def write_yaml(path: Path, options: dict) -> None:
     path.write_text(json.dumps(options, indent=1))
 
 
-def run(command, env=None) -> tuple[str, int]:
-    """Runs a peer command; returns its combined output and its own peak RSS in KB (from wait4, not the max over
-    every child of this process)."""
+def run(command, env: dict | None = None) -> tuple[str, int]:
+    """Runs a peer command with `env` added to the environment; returns its combined output and its own peak RSS in
+    KB (from wait4, not the max over every child of this process)."""
     with open(os.devnull, "rb") as stdin:
         process = subprocess.Popen([str(part) for part in command], stdin=stdin, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, env=env)
+                                   stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
     exit_code = os.waitstatus_to_exitcode(status)
@@ -96,8 +96,9 @@ def run(command, env=None) -> tuple[str, int]:
 
 
 def train_throughput(bin_dir: Path, workdir: Path, name: str, variant_overrides: dict, batch_size: int,
-                     warmup_steps: int, timed_steps: int) -> dict:
-    """Target tokens/s (median over the timed steps, from OpenNMT's own per-step report) and peak RSS."""
+                     warmup_steps: int, timed_steps: int, env: dict | None = None) -> dict:
+    """Target tokens/s (median over the timed steps, from OpenNMT's own per-step report) and peak RSS; `env` is
+    added to onmt_train's environment."""
     steps = warmup_steps + timed_steps
     options = options_for(variant_overrides)
     config = workdir / f"train-{name}.yaml"
@@ -108,7 +109,7 @@ def train_throughput(bin_dir: Path, workdir: Path, name: str, variant_overrides:
                             data=corpus(workdir), save_model=str(workdir / f"model-{name}"),
                             save_checkpoint_steps=steps, train_steps=steps, report_every=1, batch_size=batch_size,
                             bucket_size=len((workdir / "train.src").read_text().splitlines())))
-    output, peak_rss_kb = run([bin_dir / "onmt_train", "-config", config])
+    output, peak_rss_kb = run([bin_dir / "onmt_train", "-config", config], env)
     rates = [int(target) for step, _, target in STEP_LINE.findall(output) if int(step) > warmup_steps]
     if len(rates) != timed_steps:
         raise RuntimeError(f"expected {timed_steps} timed step reports from onmt_train, found {len(rates)}")
@@ -117,13 +118,14 @@ def train_throughput(bin_dir: Path, workdir: Path, name: str, variant_overrides:
 
 
 def translate_throughput(bin_dir: Path, workdir: Path, checkpoint: str, num_beams: int, batch_size: int,
-                         new_tokens: int) -> float:
-    """Sentences/s of onmt_translate on the test sources, every output exactly `new_tokens` long."""
+                         new_tokens: int, env: dict | None = None) -> float:
+    """Sentences/s of onmt_translate on the test sources, every output exactly `new_tokens` long; `env` is added
+    to its environment."""
     output, _ = run([bin_dir / "onmt_translate", "-model", checkpoint, "-src", workdir / "test.src",
                      "-output", workdir / f"test.beam{num_beams}.pred", "-beam_size", num_beams,
                      "-batch_size", batch_size, "-batch_type", "sents", "-min_length", new_tokens,
                      "-max_length", new_tokens, "-max_length_ratio", 0, "-report_time"],
-                    env=TRUSTED_CHECKPOINT_ENV)
+                    env={**TRUSTED_CHECKPOINT_ENV, **(env or {})})
     lengths = {len(line.split()) for line in (workdir / f"test.beam{num_beams}.pred").read_text().splitlines()}
     if lengths != {new_tokens}:
         raise RuntimeError(f"onmt_translate output lengths {sorted(lengths)}, expected all {new_tokens}")
