@@ -101,8 +101,8 @@ def load_tokenized(data_dir: Path, split: str, vocab_size: int, cache: Path):
     return source_tokenizer, target_tokenizer, pairs
 
 
-def length_sorted_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
-                          seed: int = 0) -> list[list[int]]:
+def bucketed_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
+                     seed: int = 0) -> list[list[int]]:
     """The whole split sorted by (source, target) length, cut into batches, in random order: OpenNMT-py's bucketing
     with one bucket, so that nearly no compute goes to padding."""
     order = sorted(range(len(source_lengths)), key=lambda i: (source_lengths[i], target_lengths[i]))
@@ -123,7 +123,7 @@ def train_worker(args) -> dict:
     torch.manual_seed(0)
     model = new_model(source_tokenizer, target_tokenizer, **overrides).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    batches = length_sorted_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids],
+    batches = bucketed_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids],
                                     args.batch_size)
     rates, flops_rates = [], []
     for step, batch in enumerate(batches[:args.warmup_steps + args.timed_steps]):
