@@ -455,7 +455,9 @@ class Seq2SeqLSTMDecoder(nn.Module):
                       feedback):
         keys = state.attention_keys if state.attention_keys is not None else encoder_hidden_states
         outputs, all_weights = [], []
-        next_input = inputs_embeds[:, :1]
+        # unbind, not a slice per step: the backward of T slices would zero-fill a (B, T, E) gradient T times
+        step_embeds = inputs_embeds.unbind(1)  # T x (B, E)
+        next_input = step_embeds[0].unsqueeze(1)
         for t in range(inputs_embeds.shape[1]):
             step_inputs = [next_input]  # each (B, 1, *)
             if self.context_before_rnn:
@@ -479,7 +481,7 @@ class Seq2SeqLSTMDecoder(nn.Module):
             outputs.append(output)
             if t + 1 < inputs_embeds.shape[1]:
                 next_input = (
-                    inputs_embeds[:, t + 1 : t + 2] if feedback is None
+                    step_embeds[t + 1].unsqueeze(1) if feedback is None
                     else self.dropout(feedback(t, output)).unsqueeze(1)
                 )
         return torch.cat(outputs, dim=1), (torch.cat(all_weights, dim=1) if all_weights else None)
