@@ -20,7 +20,10 @@ setting through its environment variables.
 
 Both toolkits get the same subword ids, vocabularies of the same size, and the same batches: the training split
 sorted by (source, target) length, cut into batches of 64, in shuffled order (OpenNMT-py's bucketing).
-Run it on quiet cores: concurrent processes on 2 cores slow each other ~10x.
+Run it on quiet cores: concurrent processes on 2 cores slow each other ~10x. Even on quiet cores this machine's speed
+drifts (2026-11-26: the matmul rate read 343, 321 and 319 GFLOP/s in three runs within an hour, and single-run
+ratios moved by up to 5%): `--rounds 3` measures ours and the peer three times, one after the other, and reports the
+median of each figure (the JSON keeps every round).
 """
 
 import argparse
@@ -246,10 +249,15 @@ def main():
     parser.add_argument("--peer", choices=["opennmt"], help="also measure this toolkit, same data, same run")
     parser.add_argument("--peer_reuse_freed_memory", action="store_true",
                         help="run the peer with the glibc setting our scripts use (see hf_seq2seq_lstm/allocator.py)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure everything (ours, then the peer) this many times and report each figure's median: "
+                             "the machine's speed drifts by several percent within minutes")
     parser.add_argument("--peer_venv", default=".peers/opennmt", help="where the peer is installed (git-ignored)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.peer and REFERENCE_VARIANT not in args.variants:
         parser.error(f"--peer compares generation on the {REFERENCE_VARIANT!r} model: keep it in --variants")
 
@@ -262,21 +270,42 @@ def main():
 
     source_tokenizer, target_tokenizer, _ = load_tokenized(Path(args.data), "train", args.vocab_size,
                                                            Path(args.cache))  # trains the tokenizers once
-    peak = matmul_flops_per_second()
+    rounds = []
+    for _ in range(args.rounds):
+        peak = matmul_flops_per_second()
+        measured = {
+            "matmul_flops_per_s": peak,
+            "training": [run_worker(args, variant) for variant in args.variants],
+            "generation": generation_benchmark(args, peak),
+        }
+        if args.peer:
+            measured["peer"] = opennmt_benchmark(args, source_tokenizer, target_tokenizer)
+        rounds.append(measured)
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
-        "matmul_flops_per_s": peak,
         "reuse_freed_memory": reused,
-        "training": [run_worker(args, variant) for variant in args.variants],
-        "generation": generation_benchmark(args, peak),
+        "rounds": args.rounds,
+        **median_over_rounds(rounds),
+        "each_round": rounds,
     }
-    if args.peer:
-        report["peer"] = opennmt_benchmark(args, source_tokenizer, target_tokenizer)
     print_report(report)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     print(f"\nJSON: {args.json}")
+
+
+def median_over_rounds(rounds: list):
+    """Rounds measured with the same structure -> one of that structure: the median of each number that differs across
+    rounds, anything else (names, flags, paths, settings such as the token count) from the first round."""
+    first = rounds[0]
+    if isinstance(first, dict):
+        return {key: median_over_rounds([measured[key] for measured in rounds]) for key in first}
+    if isinstance(first, list):
+        return [median_over_rounds(list(items)) for items in zip(*rounds)]
+    if isinstance(first, (int, float)) and not isinstance(first, bool) and any(x != first for x in rounds):
+        return statistics.median(rounds)
+    return first
 
 
 def print_report(report: dict) -> None:
@@ -285,7 +314,8 @@ def print_report(report: dict) -> None:
     allocator = "freed memory reused" if report["reuse_freed_memory"] else "system malloc"
     if peer:
         allocator += f"; OpenNMT-py: {'freed memory reused' if peer['reuse_freed_memory'] else 'system malloc'}"
-    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s  ({allocator})\n")
+    rounds = f", median of {report['rounds']} rounds" if report["rounds"] > 1 else ""
+    print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s  ({allocator}{rounds})\n")
     header = "| training variant | target tokens/s | peak RSS (MB) | model FLOP/s / matmul peak |"
     if peer:
         header += " OpenNMT-py tokens/s | OpenNMT-py peak RSS (MB) | ours / OpenNMT-py |"

@@ -64,3 +64,20 @@ def test_peer_corpus_is_our_subword_ids_with_a_vocabulary_of_our_size(tmp_path):
     # OpenNMT-py adds its own <unk>, <blank>, <s>, </s>: the same output layer size as ours needs every other id.
     assert len(vocabulary) == len(tokenizer) - len(tokenizer.all_special_ids)
     assert all(count == "1" and int(token) not in tokenizer.all_special_ids for token, count in vocabulary)
+
+
+def test_rounds_are_summarised_by_the_median_of_each_figure():
+    rounds = [
+        {"matmul_flops_per_s": 3.0, "training": [{"variant": "a", "rate": 10.0, "peak_rss_mb": 5, "steps": 30}],
+         "peer": {"toolkit": "x", "reuse_freed_memory": False, "generation": {"beam5": 1.0}}},
+        {"matmul_flops_per_s": 1.0, "training": [{"variant": "a", "rate": 30.0, "peak_rss_mb": 7, "steps": 30}],
+         "peer": {"toolkit": "x", "reuse_freed_memory": False, "generation": {"beam5": 3.0}}},
+        {"matmul_flops_per_s": 2.0, "training": [{"variant": "a", "rate": 20.0, "peak_rss_mb": 6, "steps": 30}],
+         "peer": {"toolkit": "x", "reuse_freed_memory": False, "generation": {"beam5": 2.0}}},
+    ]
+    assert benchmark.median_over_rounds(rounds) == {
+        "matmul_flops_per_s": 2.0, "training": [{"variant": "a", "rate": 20.0, "peak_rss_mb": 6, "steps": 30}],
+        "peer": {"toolkit": "x", "reuse_freed_memory": False, "generation": {"beam5": 2.0}},
+    }
+    two = benchmark.median_over_rounds(rounds[:2])
+    assert two["training"][0]["rate"] == 20.0 and type(two["training"][0]["steps"]) is int
