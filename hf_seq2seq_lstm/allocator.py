@@ -7,12 +7,13 @@ gradient and the output layer's weight gradient in training; a (batch x beams, v
 log-probabilities and scores per generated token in beam search. torch's CPU allocator does not cache, and glibc
 serves blocks above its mmap threshold (128 KiB to 32 MiB) with fresh `mmap`s and gives them back with `munmap` when
 freed, and trims the heap top. Each new 4 KiB page then costs a page fault and a zero fill on first touch: about 1 us
-per page on the 2-core benchmark VM, several ms per step. With mmap off and trimming off, freed blocks go back to
-glibc's free lists and the next step reuses them, already mapped. Measured with `scripts/benchmark.py` on 2026-11-26:
-training the reference model (input feeding) ~1.15x faster, beam 5 generation ~1.09x.
+per page on the 2-core benchmark VM, ~24,000 faults per training step of the benchmark's reference model. With mmap
+off and trimming off, freed blocks go back to glibc's free lists and the next step reuses them, already mapped (0
+faults in most steps). Measured in interleaved runs on 2026-11-26: the reference model's training step (input
+feeding) ~1.05x faster, beam 5 generation ~1.02x.
 
-The cost: memory freed by Python code is not returned to the OS until the process ends, so the resident size stays at
-its peak instead of shrinking between peaks. Peak RSS of the benchmark's training runs moved by -50 to +100 MB.
+The cost: freed memory is not returned to the OS until the process ends, so the resident size stays at its peak
+instead of shrinking between peaks. Peak RSS of the benchmark's training runs moved by -50 to +160 MB.
 """
 
 import ctypes
