@@ -7,6 +7,7 @@ import os
 import re
 import zipfile
 
+from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 logger = logging.getLogger(__name__)
@@ -137,9 +138,10 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
         config = kwargs.pop("config", None) or AutoConfig.from_pretrained(
             name, trust_remote_code=kwargs["trust_remote_code"],
             **{k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs})
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, StrictDataclassError) as error:
         where = "" if os.path.isdir(name) else " (it is not a local folder, so it was looked up as a Hub repo id)"
-        raise CheckpointError(f"Cannot read the config of {name}{where}: {error}") from error
+        message = " ".join(str(error).split())  # strict config errors span several lines
+        raise CheckpointError(f"Cannot read the config of {name}{where}: {message}") from error
     if getattr(config, "model_type", None) != "seq2seq_lstm":
         raise CheckpointError(f"{name} holds a {config.model_type!r} model, not a seq2seq_lstm one; pass a model "
                               f"saved by this package.")

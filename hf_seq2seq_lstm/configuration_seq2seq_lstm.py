@@ -1,17 +1,42 @@
 # Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
 """Configuration of the LSTM/GRU encoder-decoder (Sutskever et al., 2014) with optional attention.
 
-This file is copied next to saved weights for `trust_remote_code`: it imports only transformers.
+This file is copied next to saved weights for `trust_remote_code`: it imports only transformers, huggingface_hub
+(which transformers requires) and its sibling model files.
 """
 
-from transformers import PretrainedConfig
+import copy
+from typing import TYPE_CHECKING
+
+from huggingface_hub.dataclasses import strict
+
+from transformers import PreTrainedConfig
+
+
+if TYPE_CHECKING:
+    # Never imported at run time. transformers copies a remote-code module's relative imports next to the weights
+    # (`custom_object_save` reads them from the import lines) and downloads them with it, so every folder that carries
+    # this config also carries the pipeline file its `custom_pipelines` below point at, whoever saves it.
+    from .pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline  # noqa: F401
 
 
 CELL_TYPES = ("lstm", "gru")
 ATTENTION_TYPES = ("none", "bahdanau", "luong_dot", "luong_general", "luong_concat")
+# transformers 5 removed these pipeline tasks, but `pipeline()` reads `config.custom_pipelines` first, so
+# `pipeline("translation", model=folder_or_repo, trust_remote_code=True)` works again with the classes of the
+# sibling pipeline file.
+CUSTOM_PIPELINES = {
+    task: {"impl": f"pipeline_seq2seq_lstm.{name}", "pt": ["AutoModelForSeq2SeqLM"], "type": "text"}
+    for task, name in (
+        ("translation", "Seq2SeqLSTMTranslationPipeline"),
+        ("summarization", "Seq2SeqLSTMSummarizationPipeline"),
+        ("text2text-generation", "Seq2SeqLSTMText2TextGenerationPipeline"),
+    )
+}
 
 
-class Seq2SeqLSTMConfig(PretrainedConfig):
+@strict
+class Seq2SeqLSTMConfig(PreTrainedConfig):
     r"""
     Configuration for [`Seq2SeqLSTMModel`] and [`Seq2SeqLSTMForConditionalGeneration`].
 
@@ -19,7 +44,7 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         vocab_size (`int`, defaults to 8000): source vocabulary size (and target vocabulary when
             `decoder_vocab_size` is None).
         decoder_vocab_size (`int`, *optional*): target vocabulary size; None means source and target share one
-            vocabulary.
+            vocabulary. `get_text_config(decoder=True).vocab_size` is the target size in both cases.
         embedding_size (`int`, defaults to 256): size of the source and target token embeddings.
         hidden_size (`int`, defaults to 512): decoder RNN size; also the size of the attentional vector.
         encoder_hidden_size (`int`, *optional*): encoder RNN size per direction. None means `hidden_size // 2` for
@@ -47,8 +72,9 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         init_range (`float`, defaults to 0.1): embeddings and linear layers start uniform in [-init_range,
             init_range] (OpenNMT's `param_init`); the RNNs keep torch's own init. A Transformer's normal(0, 0.02)
             starves an RNN of input signal and stalls early training.
-        pad_token_id / bos_token_id / eos_token_id / decoder_start_token_id (`int`): special token ids; the
-            defaults match tokenizers trained with `<pad> <s> </s> <unk>` first.
+        pad_token_id / bos_token_id / eos_token_id / decoder_start_token_id (`int`): special token ids, the same in
+            both vocabularies; the defaults match tokenizers trained with `<pad> <s> </s> <unk>` first.
+            `decoder_start_token_id` None means `bos_token_id`.
         use_cache (`bool`, defaults to True): return the decoder state as `past_key_values`.
     """
 
@@ -56,61 +82,43 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
     keys_to_ignore_at_inference = ["past_key_values"]
     # generate() sizes caches with `num_hidden_layers`; the decoder is the generating stack.
     attribute_map = {"num_hidden_layers": "decoder_layers"}
+    # One attention distribution per target step: cross-attentions have the library's (B, heads, T, S) shape with
+    # one head. Not a field: nothing can be configured.
+    num_attention_heads = 1
 
-    def __init__(
-        self,
-        vocab_size=8000,
-        decoder_vocab_size=None,
-        embedding_size=256,
-        hidden_size=512,
-        encoder_hidden_size=None,
-        encoder_layers=1,
-        decoder_layers=1,
-        cell_type="lstm",
-        bidirectional_encoder=False,
-        attention="none",
-        input_feeding=False,
-        dropout=0.1,
-        teacher_forcing_ratio=1.0,
-        reverse_source=False,
-        tie_word_embeddings=False,
-        share_embeddings=False,
-        label_smoothing=0.0,
-        init_range=0.1,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=None,
-        use_cache=True,
-        is_encoder_decoder=True,
-        **kwargs,
-    ):
-        self.vocab_size = vocab_size
-        self.decoder_vocab_size = decoder_vocab_size
-        self.embedding_size = embedding_size
-        self.hidden_size = hidden_size
-        self.encoder_hidden_size = encoder_hidden_size
-        self.encoder_layers = encoder_layers
-        self.decoder_layers = decoder_layers
-        self.cell_type = cell_type
-        self.bidirectional_encoder = bidirectional_encoder
-        self.attention = attention
-        self.input_feeding = input_feeding
-        self.dropout = dropout
-        self.teacher_forcing_ratio = teacher_forcing_ratio
-        self.reverse_source = reverse_source
-        self.tie_word_embeddings = tie_word_embeddings
-        self.share_embeddings = share_embeddings
-        self.label_smoothing = label_smoothing
-        self.init_range = init_range
-        self.pad_token_id = pad_token_id
-        self.bos_token_id = bos_token_id
-        self.eos_token_id = eos_token_id
+    vocab_size: int = 8000
+    decoder_vocab_size: int | None = None
+    embedding_size: int = 256
+    hidden_size: int = 512
+    encoder_hidden_size: int | None = None
+    encoder_layers: int = 1
+    decoder_layers: int = 1
+    cell_type: str = "lstm"
+    bidirectional_encoder: bool = False
+    attention: str = "none"
+    input_feeding: bool = False
+    dropout: float | int = 0.1
+    teacher_forcing_ratio: float | int = 1.0
+    reverse_source: bool = False
+    tie_word_embeddings: bool = False
+    share_embeddings: bool = False
+    label_smoothing: float | int = 0.0
+    init_range: float | int = 0.1
+    pad_token_id: int | None = 0
+    bos_token_id: int | None = 1
+    eos_token_id: int | list[int] | None = 2
+    decoder_start_token_id: int | None = None
+    use_cache: bool = True
+    is_encoder_decoder: bool = True
+
+    def __post_init__(self, **kwargs):
         # Like Marian, generation starts from a dedicated token; the BOS token is the natural choice here.
-        self.decoder_start_token_id = bos_token_id if decoder_start_token_id is None else decoder_start_token_id
-        self.use_cache = use_cache
-        super().__init__(is_encoder_decoder=is_encoder_decoder, **kwargs)
-        self._validate()
+        if self.decoder_start_token_id is None:
+            self.decoder_start_token_id = self.bos_token_id
+        # Other tasks a user registered stay; ours always point at the sibling pipeline file.
+        custom_pipelines = kwargs.pop("custom_pipelines", None) or {}
+        kwargs["custom_pipelines"] = {**custom_pipelines, **copy.deepcopy(CUSTOM_PIPELINES)}
+        super().__post_init__(**kwargs)
 
     @property
     def target_vocab_size(self) -> int:
@@ -132,28 +140,42 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
         """Size of an encoder output vector (both directions concatenated)."""
         return self.encoder_rnn_size * self.encoder_directions
 
-    def _validate(self):
+    def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
+        """
+        This config describes both sides with one set of fields, of which only the vocabulary differs: the library
+        reads the size of the logits from `get_text_config().vocab_size` (`compute_transition_scores`, beam indices,
+        watermarking) and the decoder's from `get_text_config(decoder=True)`, so both views report the target
+        vocabulary, and `get_text_config(encoder=True)` the source's. The base class's flat encoder-decoder view
+        (`decoder_*` fields renamed) does not apply: `encoder_hidden_size` is a per-direction size, for example.
+        A view is a copy only where its vocabulary differs from `vocab_size`.
+        """
+        if (encoder and not decoder) or self.target_vocab_size == self.vocab_size:
+            return self
+        decoder_view = copy.deepcopy(self)
+        decoder_view.vocab_size = self.target_vocab_size
+        return decoder_view
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        # pipeline() turns the "pt" class names of the entry it uses into classes, in place: write ours afresh.
+        output["custom_pipelines"] = {**output.get("custom_pipelines", {}), **copy.deepcopy(CUSTOM_PIPELINES)}
+        return output
+
+    def validate_architecture(self):
+        """Part of `@strict`-powered validation: the rules that tie fields together, with what to change."""
+
         def fail(field, value, allowed):
             raise ValueError(f"Seq2SeqLSTMConfig: invalid {field}={value!r}; {allowed}.")
 
-        def positive_int(field):
+        for field in ("vocab_size", "embedding_size", "hidden_size", "encoder_layers", "decoder_layers",
+                      "decoder_vocab_size", "encoder_hidden_size"):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if value is not None and value < 1:
                 fail(field, value, "it must be a positive integer")
-
-        for field in ("vocab_size", "embedding_size", "hidden_size", "encoder_layers", "decoder_layers"):
-            positive_int(field)
-        for field in ("decoder_vocab_size", "encoder_hidden_size"):
-            if getattr(self, field) is not None:
-                positive_int(field)
         if self.cell_type not in CELL_TYPES:
             fail("cell_type", self.cell_type, f"allowed values are {', '.join(CELL_TYPES)}")
         if self.attention not in ATTENTION_TYPES:
             fail("attention", self.attention, f"allowed values are {', '.join(ATTENTION_TYPES)}")
-        for field in ("bidirectional_encoder", "input_feeding", "reverse_source", "tie_word_embeddings",
-                      "share_embeddings", "use_cache"):
-            if not isinstance(getattr(self, field), bool):
-                fail(field, getattr(self, field), "it must be true or false")
         if self.bidirectional_encoder and self.encoder_hidden_size is None and self.hidden_size % 2:
             fail("hidden_size", self.hidden_size,
                  "a bidirectional encoder without encoder_hidden_size uses hidden_size // 2 per direction, so "
@@ -165,6 +187,8 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
                  "it must be in [0, 1]: 1.0 always feeds the gold previous token in training")
         if not 0.0 <= self.label_smoothing < 1.0:
             fail("label_smoothing", self.label_smoothing, "it must be in [0, 1)")
+        if self.init_range <= 0:
+            fail("init_range", self.init_range, "it must be positive")
         if self.input_feeding and self.attention == "none":
             fail("input_feeding", True, "input feeding feeds the previous attentional vector, so it needs "
                  "attention='luong_dot', 'luong_general' or 'luong_concat'")
@@ -180,10 +204,12 @@ class Seq2SeqLSTMConfig(PretrainedConfig):
             fail("share_embeddings", True,
                  f"sharing needs one vocabulary, but vocab_size={self.vocab_size} and "
                  f"decoder_vocab_size={self.decoder_vocab_size}; set decoder_vocab_size=None or share_embeddings=False")
+        smallest_vocabulary = min(self.vocab_size, self.target_vocab_size)
         for field in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"):
-            value = getattr(self, field)
-            if isinstance(value, int) and not 0 <= value < min(self.vocab_size, self.target_vocab_size):
-                fail(field, value, f"token ids must lie in [0, {min(self.vocab_size, self.target_vocab_size)})")
+            values = getattr(self, field)
+            for value in values if isinstance(values, list) else [values]:
+                if value is not None and not 0 <= value < smallest_vocabulary:
+                    fail(field, value, f"token ids must lie in [0, {smallest_vocabulary}), in both vocabularies")
 
 
 __all__ = ["Seq2SeqLSTMConfig"]

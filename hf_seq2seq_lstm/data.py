@@ -295,7 +295,6 @@ def tokenize_pairs(
     tokenizer: PreTrainedTokenizerBase,
     max_source_length: int,
     max_target_length: int,
-    target_tokenizer: PreTrainedTokenizerBase | None = None,
 ) -> DatasetDict:
     """
     Tokenizes the `source`/`target` pairs of every split into `input_ids`, `attention_mask` and `labels`.
@@ -306,21 +305,15 @@ def tokenize_pairs(
 
     Args:
         dataset_dict ([`~datasets.DatasetDict`]): output of [`load_text_pairs`].
-        tokenizer ([`~transformers.PreTrainedTokenizerBase`]): encodes the sources, and the targets too when
-            `target_tokenizer` is None (a joint vocabulary).
+        tokenizer ([`~transformers.PreTrainedTokenizerBase`]): encodes the sources, and the targets through
+            `text_target=` (with the target vocabulary where the model has two).
         max_source_length (`int`), max_target_length (`int`): maximum lengths in tokens.
-        target_tokenizer ([`~transformers.PreTrainedTokenizerBase`], *optional*): encodes the targets when the
-            vocabularies are separate.
 
     Returns:
         [`~datasets.DatasetDict`]: the same splits with columns `input_ids`, `attention_mask` and `labels` only.
     """
-    if target_tokenizer is None:
-        target_tokenizer = tokenizer
-
     def encode_targets(texts, **kwargs):
-        # `text_target` lets tokenizers that encode targets differently (e.g. other language codes) do so.
-        return target_tokenizer(text_target=texts, **kwargs)
+        return tokenizer(text_target=texts, **kwargs)
 
     def tokenize(batch):
         sources, sources_truncated = _encode_truncated(tokenizer, batch["source"], max_source_length)

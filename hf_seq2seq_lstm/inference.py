@@ -22,7 +22,7 @@ class CrossAttention:
 
 
 @torch.inference_mode()
-def translate(model, source_tokenizer, target_tokenizer, texts: list[str], *, batch_size: int = 64,
+def translate(model, tokenizer, texts: list[str], *, batch_size: int = 64,
               max_source_length: int | None = None, progress: bool = True, return_attentions: bool = False,
               **generate_kwargs):
     """
@@ -38,7 +38,7 @@ def translate(model, source_tokenizer, target_tokenizer, texts: list[str], *, ba
         if getattr(model.config, "attention", None) == "none":
             raise ValueError("This model has no attention (attention='none'): there are no weights to return.")
         generate_kwargs = {**generate_kwargs, "output_attentions": True, "return_dict_in_generate": True}
-    encodings = source_tokenizer(texts, truncation=max_source_length is not None, max_length=max_source_length)
+    encodings = tokenizer(texts, truncation=max_source_length is not None, max_length=max_source_length)
     lengths = [len(ids) for ids in encodings["input_ids"]]
     outputs: list = [None] * len(texts)
     attentions: list = [None] * len(texts)
@@ -47,27 +47,27 @@ def translate(model, source_tokenizer, target_tokenizer, texts: list[str], *, ba
         for batch in length_sorted_batches(lengths, batch_size):
             features = [{"input_ids": encodings["input_ids"][i], "attention_mask": encodings["attention_mask"][i]}
                         for i in batch]
-            inputs = source_tokenizer.pad(features, return_tensors="pt").to(model.device)
+            inputs = tokenizer.pad(features, return_tensors="pt").to(model.device)
             generated = model.generate(**inputs, **generate_kwargs)
             sequences = generated.sequences if return_attentions else generated
-            decoded = [text.strip() for text in target_tokenizer.batch_decode(sequences, skip_special_tokens=True)]
+            decoded = [text.strip() for text in tokenizer.batch_decode(sequences, skip_special_tokens=True)]
             for position, index in enumerate(batch):
                 candidates = decoded[position * num_return_sequences:(position + 1) * num_return_sequences]
                 outputs[index] = candidates[0] if num_return_sequences == 1 else candidates
                 if return_attentions:
                     attentions[index] = _cross_attention(generated, position, num_return_sequences, inputs,
-                                                         source_tokenizer, target_tokenizer)
+                                                         tokenizer)
             bar.update(len(batch))
     return (outputs, attentions) if return_attentions else outputs
 
 
-def _cross_attention(generated, position, num_return_sequences, inputs, source_tokenizer, target_tokenizer):
-    from .plotting import cross_attention_matrix  # imports matplotlib: only when attention is asked for
+def _cross_attention(generated, position, num_return_sequences, inputs, tokenizer):
+    from .plotting import cross_attention_matrix, ids_to_source_tokens, ids_to_target_tokens  # imports matplotlib
 
     weights, target_ids = cross_attention_matrix(generated, position * num_return_sequences,
-                                                 eos_token_id=target_tokenizer.eos_token_id)
+                                                 eos_token_id=tokenizer.eos_token_id)
     keep = inputs["attention_mask"][position].bool().cpu()
     source_ids = inputs["input_ids"][position].cpu()[keep].tolist()
-    return CrossAttention(source_tokens=source_tokenizer.convert_ids_to_tokens(source_ids),
-                          target_tokens=target_tokenizer.convert_ids_to_tokens(target_ids),
+    return CrossAttention(source_tokens=ids_to_source_tokens(tokenizer, source_ids),
+                          target_tokens=ids_to_target_tokens(tokenizer, target_ids),
                           weights=weights[:, keep])

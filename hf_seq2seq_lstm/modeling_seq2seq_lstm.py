@@ -10,11 +10,8 @@ K = encoder output size (encoder_hidden_size x directions), L = decoder_layers, 
 """
 
 from collections.abc import Callable
-import copy
 from dataclasses import dataclass
 import math
-import os
-import shutil
 
 import torch
 from torch import nn
@@ -24,7 +21,8 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
-from transformers.utils import logging
+from transformers.processing_utils import Unpack
+from transformers.utils import TransformersKwargs, can_return_tuple, logging
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 
@@ -32,22 +30,10 @@ from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 logger = logging.get_logger(__name__)
 
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
-AUTO_MAP = {
-    "AutoConfig": "configuration_seq2seq_lstm.Seq2SeqLSTMConfig",
+# Both classes of this file: a folder saved by either can be loaded by both Auto classes.
+MODEL_AUTO_MAP = {
     "AutoModel": "modeling_seq2seq_lstm.Seq2SeqLSTMModel",
     "AutoModelForSeq2SeqLM": "modeling_seq2seq_lstm.Seq2SeqLSTMForConditionalGeneration",
-}
-# transformers 5 removed these pipeline tasks, but `pipeline()` reads `config.custom_pipelines` first: saved models
-# carry the sibling pipeline file and list its classes, so `pipeline("translation", model=..., trust_remote_code=True)`
-# works again.
-PIPELINE_FILE = "pipeline_seq2seq_lstm.py"
-CUSTOM_PIPELINES = {
-    task: {"impl": f"pipeline_seq2seq_lstm.{name}", "pt": ["AutoModelForSeq2SeqLM"], "type": "text"}
-    for task, name in (
-        ("translation", "Seq2SeqLSTMTranslationPipeline"),
-        ("summarization", "Seq2SeqLSTMSummarizationPipeline"),
-        ("text2text-generation", "Seq2SeqLSTMText2TextGenerationPipeline"),
-    )
 }
 
 
@@ -60,7 +46,13 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
 
 
 def check_token_ids(input_ids: torch.Tensor, vocab_size: int, name: str):
-    """An out-of-range id would index past the embedding (an opaque IndexError, or memory garbage on CUDA)."""
+    """
+    An out-of-range id would index past the embedding (an opaque IndexError, or memory garbage on CUDA). Called once
+    per call where a user passes ids, never per generated token; skipped under torch.compile/torch.export, which
+    cannot trace a data-dependent branch.
+    """
+    if torch.compiler.is_compiling():
+        return
     if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= vocab_size):
         raise ValueError(
             f"{name} holds token ids outside [0, {vocab_size}) (min {int(input_ids.min())}, max "
@@ -238,6 +230,12 @@ class Seq2SeqLSTMEncoder(nn.Module):
         self.layers = stacked_rnn(config, config.embedding_size, config.encoder_rnn_size, config.encoder_layers,
                                   config.bidirectional_encoder)
 
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embed_tokens = value
+
     def reading_order(self, attention_mask: torch.Tensor) -> torch.Tensor:
         """
         (B, S) mask -> (B, S) source positions in the order the RNN reads them: each sentence's tokens first
@@ -248,15 +246,15 @@ class Seq2SeqLSTMEncoder(nn.Module):
         sort_key = torch.where(attention_mask.bool(), token_rank, positions + attention_mask.shape[1])
         return sort_key.argsort(dim=1, stable=True)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
-        output_attentions: bool | None = None,  # accepted for generate(); an RNN encoder has no self-attention
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> Seq2SeqLSTMEncoderOutput | tuple:
+        **kwargs: Unpack[TransformersKwargs],  # generate() passes output_attentions: an RNN has no self-attention
+    ) -> Seq2SeqLSTMEncoderOutput:
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
         if inputs_embeds is None:
@@ -268,7 +266,7 @@ class Seq2SeqLSTMEncoder(nn.Module):
         if attention_mask is None:
             attention_mask = torch.ones(batch_size, source_length, dtype=torch.long, device=inputs_embeds.device)
         lengths = attention_mask.bool().sum(dim=1)
-        if (lengths == 0).any():
+        if not torch.compiler.is_compiling() and (lengths == 0).any():
             empty = (lengths == 0).nonzero().flatten().tolist()
             raise ValueError(
                 f"Source sequence(s) {empty} of the batch are all padding (attention_mask is all 0): an RNN has "
@@ -303,13 +301,12 @@ class Seq2SeqLSTMEncoder(nn.Module):
         if output_hidden_states:
             all_hidden_states += (last_hidden_state,)
 
-        output = Seq2SeqLSTMEncoderOutput(
+        return Seq2SeqLSTMEncoderOutput(
             last_hidden_state=last_hidden_state,
             final_hidden=torch.stack(final_hidden, dim=1),
             final_cell=torch.stack(final_cell, dim=1) if final_cell else None,
             hidden_states=all_hidden_states,
         )
-        return output if return_dict is not False else output.to_tuple()
 
     @staticmethod
     def _unpack(sequence, source_length, in_order, original_positions):
@@ -379,6 +376,12 @@ class Seq2SeqLSTMDecoder(nn.Module):
             if self.attention is not None else None
         )
 
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embed_tokens = value
+
     def initial_state(self, hidden, cell, encoder_hidden_states) -> Seq2SeqLSTMCache:
         batch_size = hidden.shape[1]
         attentional = hidden.new_zeros(batch_size, self.config.hidden_size) if self.config.input_feeding else None
@@ -428,8 +431,10 @@ class Seq2SeqLSTMDecoder(nn.Module):
         `feedback(t, output_t)`, if given, returns the embeddings (B, E) to feed at step t + 1 in place of
         `inputs_embeds[:, t + 1]` (scheduled sampling); it forces the step-by-step loop.
 
-        Returns outputs (B, T, H), attention weights (B, T, S) or None, hidden states (tuple) or None.
+        Returns outputs (B, T, H), attention weights (B, 1, T, S) (one head, the library's layout) or None, hidden
+        states (the embeddings before dropout, as the encoder's, then each layer's outputs, (B, T, *)) or None.
         """
+        embeddings = inputs_embeds
         inputs_embeds = self.dropout(inputs_embeds)
         num_layers = len(self.layers)
         layer_outputs = [[] for _ in range(num_layers)] if output_hidden_states else None
@@ -448,8 +453,9 @@ class Seq2SeqLSTMDecoder(nn.Module):
         state.seen_tokens += inputs_embeds.shape[1]
         hidden_states = None
         if output_hidden_states:
-            hidden_states = (inputs_embeds,) + tuple(torch.cat(per_step, dim=1) for per_step in layer_outputs)
-        return outputs, (weights if output_attentions else None), hidden_states
+            hidden_states = (embeddings,) + tuple(torch.cat(per_step, dim=1) for per_step in layer_outputs)
+        weights = weights.unsqueeze(1) if output_attentions and weights is not None else None
+        return outputs, weights, hidden_states
 
     def _step_by_step(self, inputs_embeds, state, encoder_hidden_states, encoder_attention_mask, layer_outputs,
                       feedback):
@@ -580,44 +586,12 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         return dict(self._tied_weights_keys or {})
 
     def save_pretrained(self, save_directory, *args, **kwargs):
-        # transformers writes only the saved class's own auto class into `auto_map`; list all three so that
-        # AutoConfig, AutoModel and AutoModelForSeq2SeqLM load the folder with trust_remote_code=True.
+        # transformers writes only the saved class's own auto class into `auto_map`; list both model classes of this
+        # file (copied next to the weights with the configuration and pipeline files) so that AutoModel and
+        # AutoModelForSeq2SeqLM both load the folder with trust_remote_code=True.
         if self._auto_class is not None:
-            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **AUTO_MAP}
-            self._save_pipeline_code(save_directory)
+            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **MODEL_AUTO_MAP}
         return super().save_pretrained(save_directory, *args, **kwargs)
-
-    def _save_pipeline_code(self, save_directory):
-        """
-        Copies the pipeline file that sits beside this one (in the package, or in the remote-code cache when it was
-        downloaded) and lists its classes in `config.custom_pipelines`; without the file, our entries are dropped so
-        that config.json never points at code the folder lacks. Entries are rebuilt on every save: `pipeline()`
-        replaces their class names by classes in memory.
-        """
-        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), PIPELINE_FILE)
-        custom_pipelines = {
-            task: spec for task, spec in (getattr(self.config, "custom_pipelines", None) or {}).items()
-            if task not in CUSTOM_PIPELINES
-        }
-        if os.path.isfile(source):
-            os.makedirs(save_directory, exist_ok=True)
-            target = os.path.join(save_directory, PIPELINE_FILE)
-            if not os.path.exists(target) or not os.path.samefile(source, target):
-                shutil.copyfile(source, target)
-            custom_pipelines.update(copy.deepcopy(CUSTOM_PIPELINES))
-        elif set(CUSTOM_PIPELINES) & set(getattr(self.config, "custom_pipelines", None) or {}):
-            logger.warning(
-                f"{PIPELINE_FILE} is not beside {os.path.abspath(__file__)}, so {save_directory} gets no pipeline code "
-                f"and its config.json no custom_pipelines. (Loading the model once through pipeline(..., "
-                f"trust_remote_code=True) fetches the file; or save with the hf_seq2seq_lstm package installed.)"
-            )
-        self.config.custom_pipelines = custom_pipelines
-
-    def _upload_modified_files(self, working_dir, repo_id, files_timestamps, **kwargs):
-        # save_pretrained(push_to_hub=True) lists the folder's files before saving; the pipeline file is copied before
-        # that, so it would count as unchanged and stay behind.
-        files_timestamps = {name: time for name, time in files_timestamps.items() if name != PIPELINE_FILE}
-        return super()._upload_modified_files(working_dir, repo_id, files_timestamps, **kwargs)
 
     @classmethod
     def _supports_default_dynamic_cache(cls) -> bool:
@@ -649,12 +623,24 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         if self.config.share_embeddings:
             self.decoder.embed_tokens = value
 
+    def get_decoder_input_embeddings(self):
+        """The target embedding (the source's when `share_embeddings`)."""
+        return self.decoder.embed_tokens
+
+    def set_decoder_input_embeddings(self, value):
+        if self.config.share_embeddings:
+            raise ValueError(
+                "share_embeddings=True: the decoder uses the encoder's embedding; set it with set_input_embeddings."
+            )
+        self.decoder.embed_tokens = value
+
     def get_encoder(self):
         return self.encoder
 
     def get_decoder(self):
         return self.decoder
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -668,9 +654,9 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         decoder_feedback: Callable[[int, torch.Tensor], torch.LongTensor] | None = None,
-    ) -> Seq2SeqModelOutput | tuple:
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> Seq2SeqModelOutput:
         r"""
         decoder_attention_mask (`torch.Tensor` of shape `(B, T)`, *optional*):
             Accepted for compatibility and unused: the decoder is causal, so right padding of the target cannot
@@ -686,7 +672,6 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         use_cache = use_cache if use_cache is not None else self.config.use_cache
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
 
         if encoder_outputs is None:
             encoder_outputs = self.encoder(
@@ -703,7 +688,8 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         if (decoder_input_ids is None) == (decoder_inputs_embeds is None):
             raise ValueError("Pass exactly one of decoder_input_ids or decoder_inputs_embeds (or labels).")
         if decoder_inputs_embeds is None:
-            check_token_ids(decoder_input_ids, self.decoder.embed_tokens.num_embeddings, "decoder_input_ids")
+            if past_key_values is None:  # ids the caller passed; later steps of generate() feed the model's own
+                check_token_ids(decoder_input_ids, self.decoder.embed_tokens.num_embeddings, "decoder_input_ids")
             decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
 
         if past_key_values is None:
@@ -722,7 +708,7 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
             decoder_inputs_embeds, past_key_values, encoder_hidden_states, attention_mask,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states, feedback=feedback,
         )
-        output = Seq2SeqModelOutput(
+        return Seq2SeqModelOutput(
             last_hidden_state=decoder_outputs,
             past_key_values=past_key_values if use_cache else None,
             decoder_hidden_states=decoder_hidden_states,
@@ -730,7 +716,6 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
             encoder_last_hidden_state=encoder_hidden_states,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )
-        return output if return_dict else output.to_tuple()
 
 
 class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
@@ -765,6 +750,58 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
     def set_output_embeddings(self, new_embeddings):
         self.lm_head = new_embeddings
 
+    def _resize_token_embeddings(self, new_num_tokens, pad_to_multiple_of=None, mean_resizing=True) -> nn.Embedding:
+        """
+        Resizes the source embedding, the one `resize_token_embeddings(len(tokenizer))` is about. With one
+        vocabulary for both sides (`decoder_vocab_size` None) the decoder embedding and the output layer follow;
+        with two, they keep the target's size: see `resize_decoder_token_embeddings`.
+        """
+        new_embeddings = self._get_resized_embeddings(
+            self.get_input_embeddings(), new_num_tokens, pad_to_multiple_of, mean_resizing
+        )
+        self.model.set_input_embeddings(new_embeddings)
+        # The base class writes the size into get_text_config(), which is a copy where the vocabularies differ.
+        self.config.vocab_size = new_embeddings.num_embeddings
+        if self.config.decoder_vocab_size is None:
+            self._resize_target_side(new_embeddings.num_embeddings, mean_resizing)
+        return self.get_input_embeddings()
+
+    def resize_decoder_token_embeddings(self, new_num_tokens: int, mean_resizing: bool = True) -> nn.Embedding:
+        """
+        Resizes the target vocabulary (decoder embedding and output layer, tied or not) to `new_num_tokens`, as
+        Marian's method of that name does; `config.decoder_vocab_size` becomes `new_num_tokens`.
+        """
+        if self.config.share_embeddings:
+            raise ValueError(
+                "share_embeddings=True: source and target share one embedding; use resize_token_embeddings."
+            )
+        self._resize_target_side(new_num_tokens, mean_resizing)
+        self.config.decoder_vocab_size = new_num_tokens
+        return self.model.get_decoder_input_embeddings()
+
+    def _resize_target_side(self, new_num_tokens: int, mean_resizing: bool):
+        if not self.config.share_embeddings:
+            self.model.set_decoder_input_embeddings(self._get_resized_embeddings(
+                self.model.get_decoder_input_embeddings(), new_num_tokens, mean_resizing=mean_resizing
+            ))
+        self.lm_head = self._get_resized_lm_head(self.lm_head, new_num_tokens, mean_resizing=mean_resizing)
+        self.tie_weights()
+
+    def generate(self, *args, **kwargs):
+        r"""
+        [`~GenerationMixin.generate`], refusing `encoder_repetition_penalty` with separate vocabularies: it rewards
+        target ids equal to source ids, and a source id names another token, or none, in the target vocabulary.
+        """
+        generation_config = kwargs.get("generation_config") or self.generation_config
+        penalty = kwargs.get("encoder_repetition_penalty", generation_config.encoder_repetition_penalty)
+        if penalty not in (None, 1.0) and self.config.decoder_vocab_size is not None:
+            raise ValueError(
+                f"encoder_repetition_penalty={penalty} compares target ids with source ids, but this model has "
+                f"separate source and target vocabularies (decoder_vocab_size={self.config.decoder_vocab_size}): "
+                f"use repetition_penalty, or leave encoder_repetition_penalty at 1.0."
+            )
+        return super().generate(*args, **kwargs)
+
     def logits(self, decoder_outputs: torch.Tensor) -> torch.Tensor:
         """(B, T, H) decoder outputs -> (B, T, V) logits."""
         outputs = self.dropout(decoder_outputs)
@@ -787,6 +824,7 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
         return next_tokens
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -801,14 +839,13 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> Seq2SeqLMOutput | tuple:
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> Seq2SeqLMOutput:
         r"""
         labels (`torch.LongTensor` of shape `(B, T)`, *optional*):
             Target token ids; -100 marks positions the loss ignores. Without `decoder_input_ids` the decoder inputs
             are the labels shifted right after `decoder_start_token_id` (teacher forcing).
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if labels is not None:
             # The last label is never fed to the decoder, so check them all here (on CUDA a bad target id is a
             # device-side assert rather than an error).
@@ -830,7 +867,6 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             use_cache=use_cache,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
-            return_dict=True,
             decoder_feedback=self._scheduled_sampling(decoder_input_ids) if scheduled_sampling else None,
         )
         logits = self.logits(outputs.last_hidden_state)
@@ -840,7 +876,7 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device),
                 self.config.label_smoothing,
             )
-        output = Seq2SeqLMOutput(
+        return Seq2SeqLMOutput(
             loss=loss,
             logits=logits,
             past_key_values=outputs.past_key_values,
@@ -849,7 +885,6 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             encoder_last_hidden_state=outputs.encoder_last_hidden_state,
             encoder_hidden_states=outputs.encoder_hidden_states,
         )
-        return output if return_dict else output.to_tuple()
 
 
 __all__ = [

@@ -12,31 +12,12 @@ works without this package installed. For a model object in memory, build the cl
 
     Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
 
-This file is copied next to saved weights for `trust_remote_code`: it imports only the standard library and
-transformers (the model and its torch code come through the Auto classes).
+This file is copied next to saved weights for `trust_remote_code`: it imports only transformers (the model, its
+tokenizer and their code come through the Auto classes).
 """
 
-import os
-import re
-
-from transformers import AutoTokenizer, GenerationConfig, Pipeline
+from transformers import GenerationConfig, Pipeline
 from transformers.utils import ModelOutput
-
-
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
-_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
-
-
-def _revision_of_remote_code(*module_names: str) -> str | None:
-    """
-    The commit a remote-code module was downloaded at: transformers imports it as
-    `transformers_modules.<org>.<name>.<commit>.<file>`. None for code that did not come from a Hub repo.
-    """
-    for module_name in module_names:
-        for part in module_name.split("."):
-            if _COMMIT_HASH.match(part):
-                return part
-    return None
 
 
 class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
@@ -51,9 +32,8 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
     `no_repeat_ngram_size`, ...); `truncation` / `max_source_length` for long sources; `return_text`,
     `return_tensors`, `clean_up_tokenization_spaces`.
 
-    Models with separate source and target vocabularies decode with the target tokenizer: pass it as
-    `target_tokenizer=` (an object or a path), or let the pipeline load the `target_tokenizer/` subfolder saved with
-    the model (local folder, or the same Hub commit the model code came from).
+    The tokenizer encodes the source and decodes the generated ids: with separate source and target vocabularies it
+    is the two-vocabulary tokenizer saved with the model (`Seq2SeqLSTMTokenizer`), which decodes target ids.
     """
 
     return_name = "generated"
@@ -67,48 +47,21 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
     # Applies only where neither the call nor the model's generation config sets a length.
     _default_generation_config = GenerationConfig(max_new_tokens=256)
 
-    def __init__(self, *args, target_tokenizer=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.tokenizer is None:
             raise ValueError(f"{type(self).__name__} needs the tokenizer saved with the model: pass tokenizer=.")
         if not self.model.can_generate():
             raise ValueError(f"{type(self).__name__} needs a model that can generate, not {type(self.model).__name__}.")
-        self.target_tokenizer = self._resolve_target_tokenizer(target_tokenizer)
-
-    def _resolve_target_tokenizer(self, target_tokenizer):
-        config = self.model.config
-        if isinstance(target_tokenizer, (str, os.PathLike)):
-            target_tokenizer = AutoTokenizer.from_pretrained(target_tokenizer, config=config)
-        if target_tokenizer is None:
-            if getattr(config, "decoder_vocab_size", None) is None:
-                return self.tokenizer  # one joint vocabulary
-            target_tokenizer = self._load_saved_target_tokenizer()
-        target_vocab_size = getattr(config, "decoder_vocab_size", None) or config.vocab_size
-        if len(target_tokenizer) > target_vocab_size:
+        separate = getattr(self.model.config, "decoder_vocab_size", None) is not None
+        if separate and not hasattr(self.tokenizer, "target_vocab_size"):
             raise ValueError(
-                f"The target tokenizer has {len(target_tokenizer)} tokens but the model's target vocabulary has "
-                f"{target_vocab_size}: it is not the tokenizer this model was trained with."
+                f"This model has separate source and target vocabularies, but the tokenizer "
+                f"({type(self.tokenizer).__name__}) has one, so it would decode target ids with the source "
+                f"vocabulary: pass the model's two-vocabulary tokenizer (AutoTokenizer.from_pretrained(folder, "
+                f"trust_remote_code=True)); a folder saved with a target_tokenizer/ subfolder is converted by "
+                f"hf_seq2seq_lstm.tokenization.load_tokenizer(folder).save_pretrained(folder)."
             )
-        return target_tokenizer
-
-    def _load_saved_target_tokenizer(self):
-        """The `target_tokenizer/` subfolder saved beside the model, from a local folder or the model's Hub commit."""
-        location = self.tokenizer.name_or_path or self.model.name_or_path
-        # config=: the subfolder has no config.json, which AutoTokenizer would otherwise look for (and, offline,
-        # fail on when the cache does not record it as missing)
-        config = self.model.config
-        if location and os.path.isdir(os.path.join(location, TARGET_TOKENIZER_SUBFOLDER)):
-            return AutoTokenizer.from_pretrained(os.path.join(location, TARGET_TOKENIZER_SUBFOLDER), config=config)
-        revision = _revision_of_remote_code(type(self.model).__module__, __name__)
-        try:
-            return AutoTokenizer.from_pretrained(location, subfolder=TARGET_TOKENIZER_SUBFOLDER, revision=revision,
-                                                 config=config)
-        except (OSError, ValueError) as error:
-            raise ValueError(
-                f"This model has a separate target vocabulary ({self.model.config.decoder_vocab_size} tokens), but its "
-                f"target tokenizer was not found in {location!r}/{TARGET_TOKENIZER_SUBFOLDER} "
-                f"(revision {revision or 'default'}): pass target_tokenizer= (a tokenizer or its path)."
-            ) from error
 
     def _sanitize_parameters(
         self,
@@ -174,7 +127,7 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
             if return_tensors:
                 record[f"{self.return_name}_token_ids"] = output_ids
             if return_text:
-                text = self.target_tokenizer.decode(
+                text = self.tokenizer.decode(
                     output_ids, skip_special_tokens=True, clean_up_tokenization_spaces=clean_up_tokenization_spaces
                 )
                 record[f"{self.return_name}_text"] = text.strip()

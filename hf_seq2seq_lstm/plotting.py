@@ -134,29 +134,33 @@ def plot_attention(weights, source_tokens: Sequence[str], target_tokens: Sequenc
     return figure
 
 
-def _as_tokens(ids: list[int], tokenizer) -> list[str]:
+def ids_to_source_tokens(tokenizer, ids: list[int]) -> list[str]:
+    """Source ids as tokens: a two-vocabulary tokenizer's `convert_ids_to_tokens` reads target ids, as `decode`."""
     if tokenizer is None:
         return [str(i) for i in ids]
-    return list(tokenizer.convert_ids_to_tokens(ids))
+    return list(getattr(tokenizer, "convert_source_ids_to_tokens", tokenizer.convert_ids_to_tokens)(ids))
+
+
+def ids_to_target_tokens(tokenizer, ids: list[int]) -> list[str]:
+    return [str(i) for i in ids] if tokenizer is None else list(tokenizer.convert_ids_to_tokens(ids))
 
 
 def plot_cross_attention(generated, input_ids: torch.Tensor, *, index: int = 0,
-                         attention_mask: torch.Tensor | None = None, tokenizer=None, target_tokenizer=None,
+                         attention_mask: torch.Tensor | None = None, tokenizer=None,
                          source_tokens: Sequence[str] | None = None, target_tokens: Sequence[str] | None = None,
                          layer: int = -1, decoder_prompt_length: int = 1, **plot_kwargs) -> Figure:
     """
     The cross-attention heatmap of returned sequence `index` of a `generate(..., output_attentions=True,
     return_dict_in_generate=True)` result, over its source row of `input_ids` (the tensor given to `generate()`).
 
-    Source padding (where `attention_mask` is 0) is left out. Tokens are labelled with `tokenizer` (the source
-    tokenizer; `target_tokenizer` for the outputs, defaulting to `tokenizer`), or given as `source_tokens` (the
+    Source padding (where `attention_mask` is 0) is left out. Tokens are labelled with the model's `tokenizer`, or
+    given as `source_tokens` (the
     unpadded source) / `target_tokens` (one per generated token), or shown as ids. Other keyword arguments go to
     `plot_attention` (path, title, dpi, figsize, cmap, vmax).
     """
     sequences_per_input = generated.sequences.shape[0] // input_ids.shape[0]
     source_row = index // max(sequences_per_input, 1)
-    target_tokenizer = target_tokenizer or tokenizer
-    eos_token_id = getattr(target_tokenizer, "eos_token_id", None)
+    eos_token_id = getattr(tokenizer, "eos_token_id", None)
     weights, target_ids = cross_attention_matrix(generated, index, layer=layer,
                                                  decoder_prompt_length=decoder_prompt_length, eos_token_id=eos_token_id)
     keep = torch.ones(input_ids.shape[1], dtype=torch.bool)
@@ -164,8 +168,8 @@ def plot_cross_attention(generated, input_ids: torch.Tensor, *, index: int = 0,
         keep = attention_mask[source_row].bool().cpu()
     weights = weights[:, keep]
     source_ids = input_ids[source_row].cpu()[keep].tolist()
-    source_tokens = list(source_tokens) if source_tokens is not None else _as_tokens(source_ids, tokenizer)
-    target_tokens = list(target_tokens) if target_tokens is not None else _as_tokens(target_ids, target_tokenizer)
+    source_tokens = list(source_tokens) if source_tokens is not None else ids_to_source_tokens(tokenizer, source_ids)
+    target_tokens = list(target_tokens) if target_tokens is not None else ids_to_target_tokens(tokenizer, target_ids)
     return plot_attention(weights, source_tokens, target_tokens, **plot_kwargs)
 
 

@@ -6,18 +6,20 @@ v5), so `save_pretrained` writes `tokenizer.json` + `tokenizer_config.json` and 
 them back. Their layout matches the defaults of [`Seq2SeqLSTMConfig`]: `<pad>`=0, `<s>`=1, `</s>`=2, `<unk>`=3, and
 every encoded sequence (source and `labels`) ends with `</s>`.
 
-Source and target may share one vocabulary (joint, the default) or have one each. A pair is saved as one tokenizer
-folder, with the target tokenizer in a `target_tokenizer/` subfolder only when the vocabularies are separate.
+Source and target may share one vocabulary (joint, the default: a plain fast tokenizer) or have one each: a
+[`Seq2SeqLSTMTokenizer`] holding both, which `AutoTokenizer` loads (with `trust_remote_code=True` where this package is
+not installed). Either way the model is used with one tokenizer: `tok(src, text_target=tgt)`, `tok.batch_decode(ids)`.
 """
 
 import itertools
 import logging
 import os
-import shutil
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import AutoTokenizer, PreTrainedTokenizerFast
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from .tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 
 
 logger = logging.getLogger(__name__)
@@ -25,7 +27,8 @@ logger = logging.getLogger(__name__)
 # Order matters: trainers give special tokens the first ids in this order, which the model config expects.
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 MODEL_TYPES = ("bpe", "unigram")
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"
+# Where folders saved before the one-tokenizer layout keep the target tokenizer; they still load.
+LEGACY_TARGET_SUBFOLDER = "target_tokenizer"
 
 
 def train_tokenizer(
@@ -105,19 +108,16 @@ def train_tokenizers(
     lowercase: bool = False,
     min_frequency: int = 2,
     split_digits: bool = False,
-) -> tuple[PreTrainedTokenizerFast, PreTrainedTokenizerFast]:
+) -> PreTrainedTokenizerFast:
     """
-    Trains the source and target tokenizers of a seq2seq task.
+    Trains the tokenizer of a seq2seq task.
 
     Args:
         source_texts (`Iterable[str]`), target_texts (`Iterable[str]`): training sentences of each side.
-        joint (`bool`, defaults to True): train one tokenizer on both sides (a shared vocabulary, needed for
-            `share_embeddings`) and return it twice, the same object; otherwise train one tokenizer per side, each
-            with `vocab_size` tokens.
+        joint (`bool`, defaults to True): one vocabulary trained on both sides (needed for `share_embeddings`),
+            returned as a plain fast tokenizer; otherwise one vocabulary per side, each with `vocab_size` tokens, held
+            by one [`Seq2SeqLSTMTokenizer`].
         model_type, vocab_size, lowercase, min_frequency, split_digits: see [`train_tokenizer`].
-
-    Returns:
-        `tuple[PreTrainedTokenizerFast, PreTrainedTokenizerFast]`: `(source_tokenizer, target_tokenizer)`.
     """
     options = {
         "model_type": model_type,
@@ -127,44 +127,33 @@ def train_tokenizers(
         "split_digits": split_digits,
     }
     if joint:
-        tokenizer = train_tokenizer(itertools.chain(source_texts, target_texts), **options)
-        return tokenizer, tokenizer
-    return train_tokenizer(source_texts, **options), train_tokenizer(target_texts, **options)
+        return train_tokenizer(itertools.chain(source_texts, target_texts), **options)
+    source, target = train_tokenizer(source_texts, **options), train_tokenizer(target_texts, **options)
+    return Seq2SeqLSTMTokenizer(
+        tokenizer_object=source.backend_tokenizer, target_tokenizer_object=target.backend_tokenizer, **SPECIAL_TOKENS
+    )
 
 
-def save_tokenizers(
-    save_directory: str | os.PathLike,
-    source_tokenizer: PreTrainedTokenizerFast,
-    target_tokenizer: PreTrainedTokenizerFast,
-) -> None:
+def target_vocab_size(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The number of target ids `tokenizer` can produce: the model's `decoder_vocab_size` (or `vocab_size`)."""
+    return tokenizer.target_vocab_size if separate_vocabularies(tokenizer) else len(tokenizer)
+
+
+def separate_vocabularies(tokenizer: PreTrainedTokenizerBase) -> bool:
+    # By name: a tokenizer loaded with trust_remote_code is the class from the model folder, not this package's.
+    return type(tokenizer).__name__ == Seq2SeqLSTMTokenizer.__name__
+
+
+def load_tokenizer(pretrained_directory: str | os.PathLike, **kwargs) -> PreTrainedTokenizerBase:
     """
-    Saves a tokenizer pair: the source tokenizer in `save_directory` and, only when it is a different object, the
-    target tokenizer in `save_directory/target_tokenizer/`.
-
-    A `target_tokenizer/` subfolder left by an earlier save is removed when saving a joint pair: it would otherwise
-    make [`load_tokenizers`] return the stale target tokenizer.
+    Loads the tokenizer saved with a model (`kwargs` go to `AutoTokenizer.from_pretrained`). A folder of the earlier
+    layout, with the target tokenizer in a `target_tokenizer/` subfolder, gives a [`Seq2SeqLSTMTokenizer`] too.
     """
-    source_tokenizer.save_pretrained(save_directory)
-    target_directory = os.path.join(save_directory, TARGET_TOKENIZER_SUBFOLDER)
-    if target_tokenizer is not source_tokenizer:
-        target_tokenizer.save_pretrained(target_directory)
-    elif os.path.isdir(target_directory):
-        logger.warning("Removing %s: the saved tokenizers now share one vocabulary.", target_directory)
-        shutil.rmtree(target_directory)
-
-
-def load_tokenizers(
-    pretrained_directory: str | os.PathLike,
-) -> tuple[PreTrainedTokenizerFast, PreTrainedTokenizerFast]:
-    """
-    Loads a tokenizer pair written by [`save_tokenizers`].
-
-    Returns:
-        `tuple`: `(source_tokenizer, target_tokenizer)`; the same object twice when `pretrained_directory` has no
-        `target_tokenizer/` subfolder (a joint vocabulary).
-    """
-    source_tokenizer = AutoTokenizer.from_pretrained(pretrained_directory)
-    target_directory = os.path.join(pretrained_directory, TARGET_TOKENIZER_SUBFOLDER)
-    if not os.path.isdir(target_directory):
-        return source_tokenizer, source_tokenizer
-    return source_tokenizer, AutoTokenizer.from_pretrained(target_directory)
+    source = AutoTokenizer.from_pretrained(pretrained_directory, **kwargs)
+    legacy_target = os.path.join(pretrained_directory, LEGACY_TARGET_SUBFOLDER, "tokenizer.json")
+    if separate_vocabularies(source) or not os.path.isfile(legacy_target):
+        return source
+    return Seq2SeqLSTMTokenizer(
+        tokenizer_object=source.backend_tokenizer, target_tokenizer_object=Tokenizer.from_file(legacy_target),
+        **{name: getattr(source, name) for name in SPECIAL_TOKENS}, name_or_path=source.name_or_path,
+    )

@@ -16,6 +16,7 @@ from transformers import GenerationConfig, Seq2SeqTrainer, TrainerCallback
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .metrics import text_scorer
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
+from .tokenization import separate_vocabularies, target_vocab_size
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +52,12 @@ def special_token_ids(tokenizer) -> dict:
     return {name: getattr(tokenizer, name) for name in SPECIAL_TOKENS}
 
 
-def new_model(source_tokenizer, target_tokenizer, **config_kwargs) -> Seq2SeqLSTMForConditionalGeneration:
-    """A fresh model sized to the tokenizers, with their special-token ids."""
-    separate = target_tokenizer is not source_tokenizer
+def new_model(tokenizer, **config_kwargs) -> Seq2SeqLSTMForConditionalGeneration:
+    """A fresh model sized to the tokenizer's vocabularies, with its special-token ids."""
     config = Seq2SeqLSTMConfig(
-        vocab_size=len(source_tokenizer),
-        decoder_vocab_size=len(target_tokenizer) if separate else None,
-        **special_token_ids(target_tokenizer),
+        vocab_size=len(tokenizer),
+        decoder_vocab_size=target_vocab_size(tokenizer) if separate_vocabularies(tokenizer) else None,
+        **special_token_ids(tokenizer),
         **config_kwargs,
     )
     model = Seq2SeqLSTMForConditionalGeneration(config)
@@ -73,19 +73,27 @@ def clean_generation_config(config: Seq2SeqLSTMConfig) -> GenerationConfig:
     )
 
 
-def check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer):
+def check_tokenizer_matches_model(model, tokenizer):
     """A tokenizer that disagrees with the model silently produces garbage; say what differs and what to do."""
     config = model.config
-    for name, tokenizer, size in (("source", source_tokenizer, config.vocab_size),
-                                  ("target", target_tokenizer, config.target_vocab_size)):
-        if len(tokenizer) > size:
+    if separate_vocabularies(tokenizer) != (config.decoder_vocab_size is not None):
+        raise ValueError(
+            f"The model has {'separate source and target vocabularies' if config.decoder_vocab_size else 'one vocabulary'}"
+            f" but the tokenizer ({type(tokenizer).__name__}) has "
+            f"{'two' if separate_vocabularies(tokenizer) else 'one'}: use the tokenizer saved with the model."
+        )
+    for name, size, model_size, resize in (
+        ("source", len(tokenizer), config.vocab_size, "resize_token_embeddings"),
+        ("target", target_vocab_size(tokenizer), config.target_vocab_size, "resize_decoder_token_embeddings"),
+    ):
+        if size > model_size:
             raise ValueError(
-                f"The {name} tokenizer has {len(tokenizer)} tokens but the model's {name} embedding has {size}: ids "
-                f">= {size} would index past it. Use the tokenizer the model was trained with, or call "
-                f"model.resize_token_embeddings({len(tokenizer)}) before fine-tuning."
+                f"The tokenizer's {name} vocabulary has {size} tokens but the model's {name} embedding has "
+                f"{model_size}: ids >= {model_size} would index past it. Use the tokenizer the model was trained "
+                f"with, or call model.{resize}({size}) before fine-tuning."
             )
     for name in SPECIAL_TOKENS:
-        model_id, tokenizer_id = getattr(config, name), getattr(target_tokenizer, name)
+        model_id, tokenizer_id = getattr(config, name), getattr(tokenizer, name)
         if tokenizer_id is not None and model_id != tokenizer_id:
             raise ValueError(
                 f"Special token mismatch: the tokenizer's {name} is {tokenizer_id} but the model's config says "
@@ -93,11 +101,11 @@ def check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer):
             )
 
 
-def build_compute_metrics(target_tokenizer, task: str):
+def build_compute_metrics(tokenizer, task: str):
     """`compute_metrics` for `predict_with_generate`: sacreBLEU and chrF (translation) or ROUGE (summarization),
     plus exact match and mean generated length, on detokenized text."""
     score = text_scorer(task)
-    pad_id = target_tokenizer.pad_token_id
+    pad_id = tokenizer.pad_token_id
 
     def compute_metrics(eval_prediction):
         predictions, labels = eval_prediction.predictions, eval_prediction.label_ids
@@ -105,8 +113,8 @@ def build_compute_metrics(target_tokenizer, task: str):
             predictions = predictions[0]
         predictions = np.where(predictions < 0, pad_id, predictions)
         labels = np.where(labels < 0, pad_id, labels)
-        decoded_predictions = [t.strip() for t in target_tokenizer.batch_decode(predictions, skip_special_tokens=True)]
-        decoded_labels = [t.strip() for t in target_tokenizer.batch_decode(labels, skip_special_tokens=True)]
+        decoded_predictions = [t.strip() for t in tokenizer.batch_decode(predictions, skip_special_tokens=True)]
+        decoded_labels = [t.strip() for t in tokenizer.batch_decode(labels, skip_special_tokens=True)]
         results = score(decoded_predictions, decoded_labels)
         results["gen_len"] = float(np.mean([np.count_nonzero(row != pad_id) for row in predictions]))
         return {name: round(value, 4) for name, value in results.items()}

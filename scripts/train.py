@@ -41,7 +41,7 @@ from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, tokenize_pairs
 from hf_seq2seq_lstm.hub import write_model_card
 from hf_seq2seq_lstm.tasks import DEFAULT_TASK_NAME, get_task
-from hf_seq2seq_lstm.tokenization import load_tokenizers, save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.tokenization import load_tokenizer, target_vocab_size, train_tokenizers
 from hf_seq2seq_lstm.training import (
     Seq2SeqLSTMTrainer,
     TimeLimitCallback,
@@ -154,17 +154,17 @@ def main(argv=None):
     model = load_model(model_args.model_name_or_path) if model_args.model_name_or_path else None
     tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
     if tokenizer_path:
-        source_tokenizer, target_tokenizer = load_tokenizers(tokenizer_path)
+        tokenizer = load_tokenizer(tokenizer_path)
     else:
         if "train" not in raw:
             raise ValueError("No tokenizer given and no training split to train one on: pass --tokenizer_name.")
-        source_tokenizer, target_tokenizer = train_tokenizers(
+        tokenizer = train_tokenizers(
             raw["train"]["source"], raw["train"]["target"], joint=not model_args.separate_vocabularies,
             model_type=model_args.tokenizer_type, vocab_size=model_args.vocab_size, lowercase=model_args.lowercase,
             split_digits=model_args.split_digits,
         )
         logger.info("Trained %s tokenizer(s): %d source / %d target tokens", model_args.tokenizer_type,
-                    len(source_tokenizer), len(target_tokenizer))
+                    len(tokenizer), target_vocab_size(tokenizer))
 
     if model is None:
         config_kwargs = {name: getattr(model_args, name) for name in (
@@ -172,12 +172,11 @@ def main(argv=None):
             "encoder_layers", "decoder_layers", "dropout", "teacher_forcing_ratio", "reverse_source",
             "tie_word_embeddings", "share_embeddings", "label_smoothing")}
         config_kwargs.update(parse_config_overrides(model_args.config_overrides))
-        model = new_model(source_tokenizer, target_tokenizer, **config_kwargs)
-    check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer)
+        model = new_model(tokenizer, **config_kwargs)
+    check_tokenizer_matches_model(model, tokenizer)
     logger.info("Model: %s parameters, config %s", f"{model.num_parameters():,}", model.config.to_diff_dict())
 
-    tokenized = tokenize_pairs(raw, source_tokenizer, data_args.max_source_length, data_args.max_target_length,
-                               target_tokenizer=None if target_tokenizer is source_tokenizer else target_tokenizer)
+    tokenized = tokenize_pairs(raw, tokenizer, data_args.max_source_length, data_args.max_target_length)
 
     training_args.predict_with_generate = True
     training_args.dataloader_pin_memory = training_args.dataloader_pin_memory and torch.cuda.is_available()
@@ -201,10 +200,10 @@ def main(argv=None):
         args=training_args,
         train_dataset=tokenized.get("train") if training_args.do_train else None,
         eval_dataset=tokenized.get("validation") if training_args.do_eval or training_args.eval_strategy != "no" else None,
-        processing_class=source_tokenizer,
-        data_collator=DataCollatorForSeq2Seq(source_tokenizer, model=model, label_pad_token_id=-100,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
                                              pad_to_multiple_of=None),
-        compute_metrics=build_compute_metrics(target_tokenizer, task),
+        compute_metrics=build_compute_metrics(tokenizer, task),
         callbacks=callbacks,
         lr_deadline=time_limit if data_args.decay_lr_to_time_limit else None,
     )
@@ -212,9 +211,7 @@ def main(argv=None):
     all_metrics = {}
     if training_args.do_train:
         result = trainer.train(resume_from_checkpoint=last_checkpoint)
-        trainer.save_model()
-        if trainer.is_world_process_zero():
-            save_tokenizers(training_args.output_dir, source_tokenizer, target_tokenizer)
+        trainer.save_model()  # with the tokenizer (processing_class) and the code its tokenizer_config.json names
         metrics = {**result.metrics, "train_samples": len(tokenized["train"])}
         trainer.log_metrics("train", metrics)
         trainer.save_metrics("train", metrics)

@@ -8,16 +8,15 @@ Examples:
     python scripts/train_tokenizer.py --dataset_name wmt16 --dataset_config_name de-en --source_lang de \\
         --target_lang en --max_samples 200000 --separate_vocabularies --output_dir outputs/tokenizer-wmt16
 
-The output folder loads with `AutoTokenizer.from_pretrained`, or as a pair with
-`hf_seq2seq_lstm.tokenization.load_tokenizers` (the target tokenizer sits in `target_tokenizer/` when the
-vocabularies are separate).
+The output folder loads with `AutoTokenizer.from_pretrained`: a plain fast tokenizer for a joint vocabulary, a
+`Seq2SeqLSTMTokenizer` (source in `tokenizer.json`, target in `target_tokenizer.json`) for separate ones.
 """
 
 import argparse
 import logging
 
 from hf_seq2seq_lstm.data import load_text_pairs
-from hf_seq2seq_lstm.tokenization import MODEL_TYPES, save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.tokenization import MODEL_TYPES, separate_vocabularies, target_vocab_size, train_tokenizers
 
 
 logger = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ def main(argv=None):
         raise SystemExit(f"No train split to train on; the data has splits {list(pairs)}.")
     train = pairs["train"]
     logger.info("Training %s tokenizer(s) on %d pairs.", args.model_type, len(train))
-    source_tokenizer, target_tokenizer = train_tokenizers(
+    tokenizer = train_tokenizers(
         train["source"],
         train["target"],
         joint=not args.separate_vocabularies,
@@ -78,16 +77,12 @@ def main(argv=None):
         split_digits=args.split_digits,
         min_frequency=args.min_frequency,
     )
-    save_tokenizers(args.output_dir, source_tokenizer, target_tokenizer)
-    if target_tokenizer is source_tokenizer:
-        logger.info("Saved a joint tokenizer (%d tokens) to %s.", len(source_tokenizer), args.output_dir)
+    tokenizer.save_pretrained(args.output_dir)
+    if separate_vocabularies(tokenizer):
+        logger.info("Saved a tokenizer with a %d-token source and a %d-token target vocabulary to %s.",
+                    len(tokenizer), target_vocab_size(tokenizer), args.output_dir)
     else:
-        logger.info(
-            "Saved a source tokenizer (%d tokens) to %s and a target tokenizer (%d tokens) to its target_tokenizer/.",
-            len(source_tokenizer),
-            args.output_dir,
-            len(target_tokenizer),
-        )
+        logger.info("Saved a joint tokenizer (%d tokens) to %s.", len(tokenizer), args.output_dir)
 
 
 if __name__ == "__main__":

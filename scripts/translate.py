@@ -25,7 +25,7 @@ from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, read_text_lines
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.metrics import text_scorer
-from hf_seq2seq_lstm.tokenization import load_tokenizers
+from hf_seq2seq_lstm.tokenization import load_tokenizer
 from hf_seq2seq_lstm.training import check_tokenizer_matches_model
 
 
@@ -105,8 +105,8 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     # safetensors only, no remote code, a clear error for a missing, truncated or mismatched model
     model = load_model(args.model).to(args.device)
-    source_tokenizer, target_tokenizer = load_tokenizers(args.tokenizer or args.model)
-    check_tokenizer_matches_model(model, source_tokenizer, target_tokenizer)
+    tokenizer = load_tokenizer(args.tokenizer or args.model)
+    check_tokenizer_matches_model(model, tokenizer)
     if args.plot_attention and model.config.attention == "none":
         raise SystemExit(f"--plot-attention: {args.model} was trained with attention='none'; it has no attention "
                          f"weights to plot (its decoder sees the source only through the encoder's final state).")
@@ -115,7 +115,7 @@ def main(argv=None):
     generate_kwargs = {name: getattr(args, name) for name in (
         "max_new_tokens", "num_beams", "num_return_sequences", "do_sample", "top_k", "top_p", "temperature",
         "length_penalty", "no_repeat_ngram_size", "repetition_penalty") if getattr(args, name) is not None}
-    outputs = translate(model, source_tokenizer, target_tokenizer, sources, batch_size=args.batch_size,
+    outputs = translate(model, tokenizer, sources, batch_size=args.batch_size,
                         max_source_length=args.max_source_length, progress=not args.no_progress,
                         return_attentions=bool(args.plot_attention), **generate_kwargs)
     if args.plot_attention:

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import PYTHON, REPO_ROOT
-from hf_seq2seq_lstm.tokenization import save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.tokenization import train_tokenizers
 
 TRAIN_SCRIPT = str(REPO_ROOT / "scripts" / "train.py")
 
@@ -27,11 +27,11 @@ def write_fixed_length_data(folder, size=64, seed=0):
         records.append({"translation": {"src": digits, "tgt": digits[::-1][:6]}})
     data = folder / "fixed.jsonl"
     data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
-    tokenizer, _ = train_tokenizers([r["translation"]["src"] for r in records],
-                                    [r["translation"]["tgt"] for r in records], vocab_size=100, split_digits=True)
+    tokenizer = train_tokenizers([r["translation"]["src"] for r in records],
+                                 [r["translation"]["tgt"] for r in records], vocab_size=100, split_digits=True)
     lengths = {len(tokenizer(text_target=r["translation"]["tgt"])["input_ids"]) for r in records}
     assert lengths == {7 + 1}, lengths  # the premise of equal token counts per batch
-    save_tokenizers(folder / "tokenizer", tokenizer, tokenizer)
+    tokenizer.save_pretrained(folder / "tokenizer")
     return data, folder / "tokenizer"
 
 

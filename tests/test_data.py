@@ -20,7 +20,8 @@ from hf_seq2seq_lstm.data import (  # noqa: E402
     text_pairs_from_dataset,
     tokenize_pairs,
 )
-from hf_seq2seq_lstm.tokenization import train_tokenizer  # noqa: E402
+from hf_seq2seq_lstm.tokenization import SPECIAL_TOKENS, train_tokenizer  # noqa: E402
+from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer  # noqa: E402
 
 
 # CI runs a clean clone with ../shared beside it.
@@ -343,13 +344,15 @@ def test_tokenize_pairs(tmp_path, tokenizer, caplog):
     assert expected in caplog.text
 
 
-def test_tokenize_pairs_with_target_tokenizer(tmp_path, tokenizer):
+def test_tokenize_pairs_with_separate_vocabularies(tmp_path, tokenizer):
     write_lines(tmp_path / "train.de", GERMAN)
     write_lines(tmp_path / "train.en", ENGLISH)
     pairs = load_text_pairs(train_file=tmp_path / "train", source_lang="de", target_lang="en")
     target_tokenizer = train_tokenizer(ENGLISH * 5, model_type="unigram", vocab_size=60)
+    both = Seq2SeqLSTMTokenizer(tokenizer_object=tokenizer.backend_tokenizer,
+                                target_tokenizer_object=target_tokenizer.backend_tokenizer, **SPECIAL_TOKENS)
 
-    tokenized = tokenize_pairs(pairs, tokenizer, 64, 64, target_tokenizer=target_tokenizer)
+    tokenized = tokenize_pairs(pairs, both, 64, 64)
 
     assert tokenized["train"]["input_ids"] == [tokenizer(text)["input_ids"] for text in GERMAN]
     assert tokenized["train"]["labels"] == [target_tokenizer(text)["input_ids"] for text in ENGLISH]

@@ -4,6 +4,7 @@ import json
 import subprocess
 
 import pytest
+from huggingface_hub.errors import StrictDataclassError
 import torch
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
@@ -103,7 +104,7 @@ def test_reverse_source_reads_each_sentence_backwards():
                             output_attentions=True)
         torch.testing.assert_close(plain.logits[0], out.logits[row], atol=1e-5, rtol=1e-5)
         # attention weights are reported in the original source order
-        torch.testing.assert_close(plain.cross_attentions[0][0].flip(-1), out.cross_attentions[0][row, :, :len(tokens)],
+        torch.testing.assert_close(plain.cross_attentions[0][0, 0].flip(-1), out.cross_attentions[0][row, 0, :, :len(tokens)],
                                    atol=1e-5, rtol=1e-5)
 
 
@@ -113,7 +114,8 @@ def test_outputs_attentions_hidden_states_and_embeddings():
     out = model(input_ids=input_ids, attention_mask=attention_mask, labels=input_ids[:, :5],
                 output_attentions=True, output_hidden_states=True)
     (weights,) = out.cross_attentions
-    assert weights.shape == (4, 5, 7)
+    assert weights.shape == (4, 1, 5, 7)  # (batch, heads, target, source), the library's layout, one head
+    weights = weights[:, 0]
     torch.testing.assert_close(weights.sum(-1), torch.ones(4, 5))
     assert torch.all(weights.masked_select(~attention_mask.bool()[:, None, :].expand_as(weights)) == 0)
     assert len(out.encoder_hidden_states) == 3 and out.encoder_hidden_states[-1].shape == (4, 7, 16)
@@ -228,9 +230,13 @@ def test_gradients_reach_every_parameter(overrides):
     (dict(encoder_layers=1.5), "encoder_layers"),
     (dict(label_smoothing=1.0), "label_smoothing"),
     (dict(pad_token_id=500), "pad_token_id"),
+    (dict(dropout="0.1"), "dropout"),  # a hand-edited config.json
+    (dict(dropout=None), "dropout"),
+    (dict(bidirectional_encoder="yes"), "bidirectional_encoder"),
 ])
 def test_invalid_config_raises(overrides, field):
-    with pytest.raises(ValueError, match=rf"invalid {field}="):
+    """Cross-field rules name the field and the fix; wrong types are caught by the strict dataclass, per field."""
+    with pytest.raises(StrictDataclassError, match=rf"invalid {field}=|field '{field}'"):
         Seq2SeqLSTMConfig(vocab_size=100, **overrides)
 
 

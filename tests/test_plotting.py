@@ -15,7 +15,6 @@ from hf_seq2seq_lstm.plotting import (
     plot_scores_by_length,
 )
 from hf_seq2seq_lstm.tasks.synthetic import SyntheticTask
-from hf_seq2seq_lstm.tokenization import save_tokenizers
 
 EOS = 2
 
@@ -59,7 +58,7 @@ def test_weights_match_a_teacher_forced_pass_over_the_returned_sequence(attentio
         source = index // num_return_sequences
         decoder_input_ids = torch.tensor([[model.config.decoder_start_token_id, *target_ids[:-1]]])
         expected = model(input_ids=input_ids[source : source + 1], attention_mask=attention_mask[source : source + 1],
-                         decoder_input_ids=decoder_input_ids, output_attentions=True).cross_attentions[0][0]
+                         decoder_input_ids=decoder_input_ids, output_attentions=True).cross_attentions[0][0, 0]
         torch.testing.assert_close(weights, expected, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(weights.sum(-1), torch.ones(len(target_ids)))
         assert (weights[:, attention_mask[source] == 0] == 0).all()  # nothing on source padding
@@ -126,7 +125,7 @@ def test_translate_plot_attention_writes_one_png_per_input(tmp_path):
     tokenizer = task.tokenizer()
     model = make_model(vocab_size=task.vocab_size, attention="bahdanau")
     model.save_pretrained(tmp_path / "model")
-    save_tokenizers(tmp_path / "model", tokenizer, tokenizer)
+    tokenizer.save_pretrained(tmp_path / "model")
     sources = ["a b c", "d e f g h i j k l a b c", "l k"]
     (tmp_path / "in.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
     for num_beams in (1, 2):
@@ -145,7 +144,7 @@ def test_translate_plot_attention_refuses_a_model_without_attention(tmp_path):
     task = SyntheticTask(num_symbols=12)
     tokenizer = task.tokenizer()
     make_model(vocab_size=task.vocab_size, attention="none").save_pretrained(tmp_path / "model")
-    save_tokenizers(tmp_path / "model", tokenizer, tokenizer)
+    tokenizer.save_pretrained(tmp_path / "model")
     (tmp_path / "in.txt").write_text("a b\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="attention='none'"):
         translate_script.main(["--model", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),

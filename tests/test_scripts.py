@@ -11,7 +11,7 @@ from conftest import MULTI30K, PYTHON, REPO_ROOT, load_script
 from hf_seq2seq_lstm.data import text_pairs_from_dataset
 from hf_seq2seq_lstm.inference import length_sorted_batches
 from hf_seq2seq_lstm.tasks import build_date_dataset
-from hf_seq2seq_lstm.tokenization import save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.tokenization import train_tokenizers
 from hf_seq2seq_lstm.training import new_model
 
 TINY = ["--hidden_size", "32", "--embedding_size", "16", "--vocab_size", "300", "--dropout", "0.0",
@@ -52,11 +52,11 @@ def random_model(tmp_path_factory):
     """An untrained model with large weights: its outputs differ from input to input, which order tests need."""
     output_dir = tmp_path_factory.mktemp("random")
     pairs = text_pairs_from_dataset(build_date_dataset(train_size=500), source_lang="text", target_lang="iso")
-    tokenizer, _ = train_tokenizers(pairs["train"]["source"], pairs["train"]["target"], vocab_size=200)
+    tokenizer = train_tokenizers(pairs["train"]["source"], pairs["train"]["target"], vocab_size=200)
     torch.manual_seed(0)
-    new_model(tokenizer, tokenizer, hidden_size=32, embedding_size=16, attention="luong_dot",
+    new_model(tokenizer, hidden_size=32, embedding_size=16, attention="luong_dot",
               init_range=0.5).save_pretrained(output_dir)
-    save_tokenizers(output_dir, tokenizer, tokenizer)
+    tokenizer.save_pretrained(output_dir)
     return output_dir
 
 
@@ -85,7 +85,7 @@ def test_train_multi30k_parallel_text(tmp_path):
           "--source_lang", "de", "--target_lang", "en", "--max_train_samples", "2000",
           "--input_feeding", "true", "--separate_vocabularies", "true")
     model, _, results = assert_saved_model_loads(tmp_path / "out")
-    assert model.config.decoder_vocab_size is not None and (tmp_path / "out" / "target_tokenizer").is_dir()
+    assert model.config.decoder_vocab_size is not None and (tmp_path / "out" / "target_tokenizer.json").is_file()
     assert {"eval_bleu", "eval_chrf"} <= set(results)
 
 

@@ -14,13 +14,16 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from transformers import AutoTokenizer, PreTrainedTokenizerFast  # noqa: E402
 
+from conftest import BLOCK_PACKAGE  # noqa: E402
 from hf_seq2seq_lstm.tokenization import (  # noqa: E402
-    TARGET_TOKENIZER_SUBFOLDER,
-    load_tokenizers,
-    save_tokenizers,
+    LEGACY_TARGET_SUBFOLDER,
+    SPECIAL_TOKENS,
+    load_tokenizer,
+    target_vocab_size,
     train_tokenizer,
     train_tokenizers,
 )
+from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer  # noqa: E402
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -116,38 +119,100 @@ def test_save_and_reload_with_auto_tokenizer(tmp_path):
         assert reloaded.decode(reloaded(text)["input_ids"], skip_special_tokens=True) == text
 
 
-def test_joint_vocabulary_save_and_load(tmp_path):
-    source_tokenizer, target_tokenizer = train_tokenizers(GERMAN, ENGLISH, vocab_size=150)
-    assert source_tokenizer is target_tokenizer
-    assert source_tokenizer.decode(source_tokenizer(ENGLISH[0])["input_ids"], skip_special_tokens=True) == ENGLISH[0]
-
-    save_tokenizers(tmp_path, source_tokenizer, target_tokenizer)
-    loaded_source, loaded_target = load_tokenizers(tmp_path)
-
-    assert not (tmp_path / TARGET_TOKENIZER_SUBFOLDER).exists()
-    assert loaded_source is loaded_target
-    assert loaded_source.get_vocab() == source_tokenizer.get_vocab()
+def test_joint_vocabulary_is_a_plain_fast_tokenizer(tmp_path):
+    tokenizer = train_tokenizers(GERMAN, ENGLISH, vocab_size=150)
+    assert type(tokenizer) is PreTrainedTokenizerFast  # no remote code needed
+    tokenizer.save_pretrained(tmp_path)
+    assert "auto_map" not in (tmp_path / "tokenizer_config.json").read_text(encoding="utf-8")
+    loaded = load_tokenizer(tmp_path)
+    assert loaded.get_vocab() == tokenizer.get_vocab() and target_vocab_size(loaded) == len(loaded)
+    batch = loaded(GERMAN[:2], text_target=ENGLISH[:2])
+    assert batch["labels"] == [tokenizer(text)["input_ids"] for text in ENGLISH[:2]]
 
 
-def test_separate_vocabularies_save_and_load(tmp_path):
-    source_tokenizer, target_tokenizer = train_tokenizers(
-        GERMAN, ENGLISH, joint=False, model_type="unigram", vocab_size=100
-    )
-    assert source_tokenizer.get_vocab() != target_tokenizer.get_vocab()
+def test_separate_vocabularies_are_one_tokenizer_like_marian(tmp_path):
+    assert type(train_tokenizers(GERMAN, ENGLISH, joint=False, vocab_size=100)) is Seq2SeqLSTMTokenizer
+    source = train_tokenizer(GERMAN, model_type="unigram", vocab_size=100)
+    target = train_tokenizer(ENGLISH, model_type="unigram", vocab_size=90)
+    assert source.get_vocab() != target.get_vocab()
+    tokenizer = Seq2SeqLSTMTokenizer(tokenizer_object=source.backend_tokenizer,
+                                     target_tokenizer_object=target.backend_tokenizer, **SPECIAL_TOKENS)
 
-    save_tokenizers(tmp_path, source_tokenizer, target_tokenizer)
-    loaded_source, loaded_target = load_tokenizers(tmp_path)
+    batch = tokenizer(GERMAN[:2], text_target=ENGLISH[:2])
+    assert batch["input_ids"] == [source(text)["input_ids"] for text in GERMAN[:2]]
+    assert batch["labels"] == [target(text)["input_ids"] for text in ENGLISH[:2]]
+    assert tokenizer(text_target=ENGLISH[3])["input_ids"] == target(ENGLISH[3])["input_ids"]
+    assert tokenizer(GERMAN[3])["input_ids"] == source(GERMAN[3])["input_ids"]  # back in source mode after text_target
+    # decoding reads target ids (what generate() returns); source ids on request
+    assert tokenizer.batch_decode(batch["labels"], skip_special_tokens=True) == ENGLISH[:2]
+    assert tokenizer.decode(batch["input_ids"][0], skip_special_tokens=True, use_source_tokenizer=True) == GERMAN[0]
+    assert tokenizer.convert_ids_to_tokens(batch["labels"][0]) == target.convert_ids_to_tokens(batch["labels"][0])
+    assert tokenizer.convert_source_ids_to_tokens(batch["input_ids"][0]) == source.convert_ids_to_tokens(
+        batch["input_ids"][0])
+    # sizes: len() and vocab_size are the source's (the model's vocab_size), target_vocab_size the target's
+    assert (len(tokenizer), tokenizer.vocab_size, tokenizer.target_vocab_size) == (len(source), source.vocab_size,
+                                                                                   len(target))
+    assert tokenizer.get_target_vocab() == target.get_vocab()
+    assert (tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (
+        0, 1, 2, 3)
 
-    assert (tmp_path / TARGET_TOKENIZER_SUBFOLDER / "tokenizer.json").is_file()
-    assert loaded_source.get_vocab() == source_tokenizer.get_vocab()
-    assert loaded_target.get_vocab() == target_tokenizer.get_vocab()
-    assert loaded_target(ENGLISH[1])["input_ids"] == target_tokenizer(ENGLISH[1])["input_ids"]
+    tokenizer.save_pretrained(tmp_path)
+    assert (tmp_path / "target_tokenizer.json").is_file() and (tmp_path / "tokenization_seq2seq_lstm.py").is_file()
+    for loaded in (AutoTokenizer.from_pretrained(tmp_path), load_tokenizer(tmp_path)):
+        assert type(loaded) is Seq2SeqLSTMTokenizer
+        assert loaded(GERMAN[:2], text_target=ENGLISH[:2]) == batch
+        assert loaded.batch_decode(batch["labels"], skip_special_tokens=True) == ENGLISH[:2]
 
-    # Saving a joint pair over it removes the stale target tokenizer.
-    joint_tokenizer, _ = train_tokenizers(GERMAN, ENGLISH, vocab_size=150)
-    save_tokenizers(tmp_path, joint_tokenizer, joint_tokenizer)
-    assert not (tmp_path / TARGET_TOKENIZER_SUBFOLDER).exists()
-    assert load_tokenizers(tmp_path)[1].get_vocab() == joint_tokenizer.get_vocab()
+
+def test_special_tokens_must_have_the_same_ids_in_both_vocabularies():
+    source = train_tokenizer(GERMAN, vocab_size=100)
+    target = train_tokenizer(ENGLISH, vocab_size=100)
+    with pytest.raises(ValueError, match="pad_token '</s>' has id 2 in the source vocabulary and"):
+        Seq2SeqLSTMTokenizer(tokenizer_object=source.backend_tokenizer, pad_token="</s>",
+                             target_tokenizer_object=_without_token(target, "</s>"))
+
+
+def _without_token(tokenizer, token):
+    import json
+    from tokenizers import Tokenizer
+    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    data["added_tokens"] = [t for t in data["added_tokens"] if t["content"] != token]
+    data["post_processor"] = None
+    vocab = data["model"]["vocab"]
+    data["model"]["vocab"] = {k: v for k, v in vocab.items() if k != token} if isinstance(vocab, dict) else vocab
+    return Tokenizer.from_str(json.dumps(data))
+
+
+def test_folders_with_a_target_tokenizer_subfolder_still_load(tmp_path):
+    """The layout before one tokenizer: the source in the folder, the target in target_tokenizer/."""
+    source = train_tokenizer(GERMAN, vocab_size=100)
+    target = train_tokenizer(ENGLISH, vocab_size=90)
+    source.save_pretrained(tmp_path)
+    target.save_pretrained(tmp_path / LEGACY_TARGET_SUBFOLDER)
+    loaded = load_tokenizer(tmp_path)
+    assert type(loaded) is Seq2SeqLSTMTokenizer and loaded.target_vocab_size == len(target)
+    batch = loaded(GERMAN[:1], text_target=ENGLISH[:1])
+    assert batch["labels"] == [target(ENGLISH[0])["input_ids"]]
+    assert loaded.batch_decode(batch["labels"], skip_special_tokens=True) == ENGLISH[:1]
+
+
+def test_two_vocabulary_tokenizer_loads_without_the_package(tmp_path, clean_env):
+    """AutoTokenizer with trust_remote_code, in a process that cannot import hf_seq2seq_lstm."""
+    tokenizer = train_tokenizers(GERMAN, ENGLISH, joint=False, vocab_size=120)
+    tokenizer.save_pretrained(tmp_path)
+    expected = tokenizer(GERMAN[:2], text_target=ENGLISH[:2])
+    code = BLOCK_PACKAGE + f"""
+import json
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)
+batch = tok({GERMAN[:2]!r}, text_target={ENGLISH[:2]!r})
+print(json.dumps([type(tok).__name__, dict(batch), tok.batch_decode(batch["labels"], skip_special_tokens=True)]))
+"""
+    result = subprocess.run([sys.executable, "-c", code], env=clean_env, capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    name, batch, decoded = __import__("json").loads(result.stdout.splitlines()[-1])
+    assert name == "Seq2SeqLSTMTokenizer" and batch == dict(expected) and decoded == ENGLISH[:2]
 
 
 @requires_multi30k
@@ -184,13 +249,11 @@ def test_cli_on_multi30k(tmp_path):
     )
     assert result.returncode == 0, result.stderr
 
-    source_tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    target_tokenizer = AutoTokenizer.from_pretrained(output_dir / TARGET_TOKENIZER_SUBFOLDER)
-    assert len(source_tokenizer) == len(target_tokenizer) == 1000
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    assert len(tokenizer) == tokenizer.target_vocab_size == 1000
     german = "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche."
     english = "Two young, White males are outside near many bushes."
-    input_ids = source_tokenizer(german)["input_ids"]
-    labels = target_tokenizer(text_target=english)["input_ids"]
-    assert input_ids[-1] == labels[-1] == 2
-    assert source_tokenizer.decode(input_ids, skip_special_tokens=True) == german
-    assert target_tokenizer.decode(labels, skip_special_tokens=True) == english
+    batch = tokenizer(german, text_target=english)
+    assert batch["input_ids"][-1] == batch["labels"][-1] == 2
+    assert tokenizer.decode(batch["input_ids"], skip_special_tokens=True, use_source_tokenizer=True) == german
+    assert tokenizer.decode(batch["labels"], skip_special_tokens=True) == english
