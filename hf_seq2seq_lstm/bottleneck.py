@@ -219,9 +219,9 @@ def run_job(job: Job) -> JobResult:
     if job.save_dir:
         model.save_pretrained(job.save_dir)
         if job.tokenizer_dir:
-            from .tokenization import load_tokenizers, save_tokenizers
+            from .tokenization import load_tokenizer
 
-            save_tokenizers(job.save_dir, *load_tokenizers(job.tokenizer_dir))
+            load_tokenizer(job.tokenizer_dir).save_pretrained(job.save_dir)
     tail = losses[-50:]
     return JobResult(job.dataset, job.variant, predictions, train_seconds, sum(tail) / max(len(tail), 1))
 
@@ -245,7 +245,7 @@ def _read_lines(path: str, limit: int | None = None) -> list[str]:
 
 def _multi30k_data(settings: StudySettings, work_dir: str):
     """Tokenizer (trained on the training split, saved to work_dir), training pairs and evaluation texts."""
-    from .tokenization import save_tokenizers, train_tokenizers
+    from .tokenization import train_tokenizers
 
     prefix = os.path.join(settings.multi30k, "{}.{}")
     train_source = _read_lines(prefix.format("train", settings.source_lang), settings.max_train_samples)
@@ -256,10 +256,11 @@ def _multi30k_data(settings: StudySettings, work_dir: str):
         eval_target += _read_lines(prefix.format(split, settings.target_lang))
     if settings.max_eval_samples:
         eval_source, eval_target = eval_source[:settings.max_eval_samples], eval_target[:settings.max_eval_samples]
-    tokenizer, _ = train_tokenizers(train_source, train_target, vocab_size=settings.multi30k_vocab_size)
-    save_tokenizers(work_dir, tokenizer, tokenizer)
+    tokenizer = train_tokenizers(train_source, train_target, vocab_size=settings.multi30k_vocab_size)
+    tokenizer.save_pretrained(work_dir)
     encode = lambda texts: tokenizer(texts)["input_ids"]  # noqa: E731
-    train_pairs = [(source, target) for source, target in zip(encode(train_source), encode(train_target))
+    train_target_ids = tokenizer(text_target=train_target)["input_ids"]
+    train_pairs = [(source, target) for source, target in zip(encode(train_source), train_target_ids)
                    if len(source) <= 100 and len(target) <= 100]
     return tokenizer, train_pairs, eval_source, eval_target, encode(eval_source)
 
@@ -278,11 +279,8 @@ def run_study(settings: StudySettings, work_dir: str) -> list[dict]:
     eval_pairs = task.examples(eval_lengths, eval_generator)
     synthetic_tokenizer_dir = None
     if save_root and settings.synthetic:
-        from .tokenization import save_tokenizers
-
         synthetic_tokenizer_dir = os.path.join(work_dir, "synthetic_tokenizer")
-        tokenizer = task.tokenizer()
-        save_tokenizers(synthetic_tokenizer_dir, tokenizer, tokenizer)
+        task.tokenizer().save_pretrained(synthetic_tokenizer_dir)
     for variant in variants if settings.synthetic else []:
         config = dict(vocab_size=task.vocab_size, embedding_size=settings.embedding_size,
                       hidden_size=settings.hidden_size, dropout=0.0, **variant.config)

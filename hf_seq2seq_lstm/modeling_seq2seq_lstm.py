@@ -850,6 +850,11 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             # The last label is never fed to the decoder, so check them all here (on CUDA a bad target id is a
             # device-side assert rather than an error).
             check_token_ids(labels.masked_fill(labels == -100, 0), self.config.target_vocab_size, "labels")
+        if labels is not None and decoder_input_ids is not None and labels.shape != decoder_input_ids.shape:
+            raise ValueError(
+                f"labels {tuple(labels.shape)} and decoder_input_ids {tuple(decoder_input_ids.shape)} differ in shape: "
+                f"label t is the target after decoder input t; pass labels alone to have them shifted right."
+            )
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         scheduled_sampling = (

@@ -91,17 +91,16 @@ def model_forward_flops(config, source_tokens: int, target_tokens: int, mean_sou
 
 
 def load_tokenized(data_dir: Path, split: str, vocab_size: int, cache: Path):
-    """Multi30k de->en tokenized with separate ~vocab_size BPE vocabularies trained on the training split."""
+    """The Multi30k de->en tokenizer (separate ~vocab_size BPE vocabularies trained on the training split, cached)
+    and the text pairs of `split`."""
     from hf_seq2seq_lstm.data import load_text_pairs
-    from hf_seq2seq_lstm.tokenization import load_tokenizers, save_tokenizers, train_tokenizers
+    from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
 
     if not (cache / "tokenizer.json").exists():
         train = load_text_pairs(train_file=data_dir / "train", source_lang="de", target_lang="en")["train"]
-        source, target = train_tokenizers(train["source"], train["target"], joint=False, vocab_size=vocab_size)
-        save_tokenizers(cache, source, target)
-    source_tokenizer, target_tokenizer = load_tokenizers(cache)
+        train_tokenizers(train["source"], train["target"], joint=False, vocab_size=vocab_size).save_pretrained(cache)
     pairs = load_text_pairs(test_file=data_dir / split, source_lang="de", target_lang="en")["test"]
-    return source_tokenizer, target_tokenizer, pairs
+    return load_tokenizer(cache), pairs
 
 
 def bucketed_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
@@ -118,21 +117,20 @@ def train_worker(args) -> dict:
     """One training variant: tokens/s over timed steps, peak RSS, model FLOP/s."""
     from hf_seq2seq_lstm.training import new_model
 
-    source_tokenizer, target_tokenizer, pairs = load_tokenized(Path(args.data), "train", args.vocab_size,
-                                                               Path(args.cache))
-    source_ids = source_tokenizer(list(pairs["source"]))["input_ids"]
-    target_ids = target_tokenizer(list(pairs["target"]))["input_ids"]
+    tokenizer, pairs = load_tokenized(Path(args.data), "train", args.vocab_size, Path(args.cache))
+    source_ids = tokenizer(list(pairs["source"]))["input_ids"]
+    target_ids = tokenizer(text_target=list(pairs["target"]))["input_ids"]
     overrides = {**REFERENCE, **VARIANTS[args.variant]}
     torch.manual_seed(0)
-    model = new_model(source_tokenizer, target_tokenizer, **overrides).train()
+    model = new_model(tokenizer, **overrides).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
     batches = bucketed_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids],
                                     args.batch_size)
     rates, flops_rates = [], []
     for step, batch in enumerate(batches[:args.warmup_steps + args.timed_steps]):
         start = time.perf_counter()
-        inputs = source_tokenizer.pad({"input_ids": [source_ids[i] for i in batch]}, return_tensors="pt")
-        targets = target_tokenizer.pad({"input_ids": [target_ids[i] for i in batch]}, return_tensors="pt")
+        inputs = tokenizer.pad({"input_ids": [source_ids[i] for i in batch]}, return_tensors="pt")
+        targets = tokenizer.pad({"input_ids": [target_ids[i] for i in batch]}, return_tensors="pt")
         labels = targets["input_ids"].masked_fill(targets["attention_mask"] == 0, -100)
         loss = model(**inputs, labels=labels).loss
         optimizer.zero_grad()
@@ -160,31 +158,30 @@ def generation_benchmark(args, peak_flops: float) -> dict:
     from hf_seq2seq_lstm.inference import translate
     from hf_seq2seq_lstm.training import new_model
 
-    source_tokenizer, target_tokenizer, pairs = load_tokenized(Path(args.data), "test2016", args.vocab_size,
-                                                               Path(args.cache))
+    tokenizer, pairs = load_tokenized(Path(args.data), "test2016", args.vocab_size, Path(args.cache))
     if args.model:
         from transformers import AutoModelForSeq2SeqLM
-        from hf_seq2seq_lstm.tokenization import load_tokenizers
+        from hf_seq2seq_lstm.tokenization import load_tokenizer
         model = AutoModelForSeq2SeqLM.from_pretrained(args.model, use_safetensors=True).eval()
-        source_tokenizer, target_tokenizer = load_tokenizers(args.model)
+        tokenizer = load_tokenizer(args.model)
     else:
         torch.manual_seed(0)
-        model = new_model(source_tokenizer, target_tokenizer, **REFERENCE).eval()
+        model = new_model(tokenizer, **REFERENCE).eval()
     sources = list(pairs["source"])
-    source_tokens = sum(len(ids) for ids in source_tokenizer(sources)["input_ids"])
+    source_tokens = sum(len(ids) for ids in tokenizer(sources)["input_ids"])
     results = {"model": args.model or "random reference model (input feeding)", "new_tokens": args.new_tokens}
     for name, num_beams in (("greedy", 1), ("beam5", 5)):
         start = time.perf_counter()
         # No end-of-sequence token: every output is exactly new_tokens long, whatever the weights.
-        translate(model, source_tokenizer, target_tokenizer, sources, batch_size=64, progress=False,
-                  num_beams=num_beams, max_new_tokens=args.new_tokens, eos_token_id=None)
+        translate(model, tokenizer, sources, batch_size=64, progress=False, num_beams=num_beams,
+                  max_new_tokens=args.new_tokens, eos_token_id=None)
         elapsed = time.perf_counter() - start
         results[f"{name}_sentences_per_s"] = len(sources) / elapsed
         flops = model_forward_flops(model.config, source_tokens, len(sources) * num_beams * args.new_tokens,
                                     source_tokens / len(sources))
         results[f"{name}_flops_fraction"] = flops / elapsed / peak_flops
 
-    inputs = source_tokenizer(sources[:16], padding=True, return_tensors="pt")
+    inputs = tokenizer(sources[:16], padding=True, return_tensors="pt")
     times = {}
     for use_cache in (True, False):
         start = time.perf_counter()
@@ -197,7 +194,7 @@ def generation_benchmark(args, peak_flops: float) -> dict:
     return results
 
 
-def prepare_opennmt(args, source_tokenizer, target_tokenizer) -> tuple[Path, Path]:
+def prepare_opennmt(args, tokenizer) -> tuple[Path, Path]:
     """Installs OpenNMT-py if missing and writes its corpus (our subword ids) once: (its bin folder, its workdir)."""
     import benchmark_opennmt as opennmt
     from hf_seq2seq_lstm.data import load_text_pairs
@@ -206,7 +203,7 @@ def prepare_opennmt(args, source_tokenizer, target_tokenizer) -> tuple[Path, Pat
     workdir = Path(args.cache) / "opennmt"
     data = load_text_pairs(train_file=Path(args.data) / "train", test_file=Path(args.data) / "test2016",
                            source_lang="de", target_lang="en")
-    opennmt.prepare(workdir, source_tokenizer, target_tokenizer, data["train"], data["test"])
+    opennmt.prepare(workdir, tokenizer, data["train"], data["test"])
     return bin_dir, workdir
 
 
@@ -275,10 +272,9 @@ def main():
 
     import hf_seq2seq_lstm  # noqa: F401
 
-    source_tokenizer, target_tokenizer, _ = load_tokenized(Path(args.data), "train", args.vocab_size,
-                                                           Path(args.cache))  # trains the tokenizers once
+    tokenizer, _ = load_tokenized(Path(args.data), "train", args.vocab_size, Path(args.cache))  # trains it once
     if args.peer:
-        peer_bin_dir, peer_workdir = prepare_opennmt(args, source_tokenizer, target_tokenizer)
+        peer_bin_dir, peer_workdir = prepare_opennmt(args, tokenizer)
     rounds = []
     for _ in range(args.rounds):
         peak = matmul_flops_per_second()

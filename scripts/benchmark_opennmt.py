@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hf_seq2seq_lstm.tokenization import separate_vocabularies
+
 OPENNMT = "OpenNMT-py==3.5.1"
 REQUIREMENTS = [
     "ConfigArgParse==1.9.0", "PyYAML==6.0.4", "sacrebleu==2.6.0", "six==1.17.0", "RapidFuzz==3.14.6",
@@ -52,23 +54,30 @@ def ensure_installed(venv: Path) -> Path:
     return bin_dir
 
 
-def write_token_ids(path: Path, tokenizer, texts) -> None:
-    """One line per text: its subword ids as words (ids, not token strings: some BPE tokens contain characters that
-    OpenNMT's whitespace splitting would break)."""
-    rows = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+def write_token_ids(path: Path, rows) -> None:
+    """One line per row of subword ids, the ids as words (ids, not token strings: some BPE tokens contain characters
+    that OpenNMT's whitespace splitting would break)."""
     path.write_text("".join(" ".join(map(str, row)) + "\n" for row in rows))
 
 
-def prepare(workdir: Path, source_tokenizer, target_tokenizer, train_pairs, test_pairs) -> None:
-    """Writes the tokenized corpus, and vocabularies of every non-special id of our tokenizers, so that both models
-    have the same embedding and output layer sizes (OpenNMT adds its own 4 special tokens)."""
+def prepare(workdir: Path, tokenizer, train_pairs, test_pairs) -> None:
+    """Writes the tokenized corpus (source ids and target ids), and per side a vocabulary of every non-special id of
+    our tokenizer, so that both models have the same embedding and output layer sizes (OpenNMT adds its own 4 special
+    tokens)."""
+    def source_ids(texts):
+        return tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+
+    def target_ids(texts):
+        return tokenizer(text_target=list(texts), add_special_tokens=False)["input_ids"]
+
     workdir.mkdir(parents=True, exist_ok=True)
-    write_token_ids(workdir / "train.src", source_tokenizer, train_pairs["source"])
-    write_token_ids(workdir / "train.tgt", target_tokenizer, train_pairs["target"])
-    write_token_ids(workdir / "test.src", source_tokenizer, test_pairs["source"])
-    for side, tokenizer in (("src", source_tokenizer), ("tgt", target_tokenizer)):
-        special = set(tokenizer.all_special_ids)
-        ids = (i for i in range(len(tokenizer)) if i not in special)
+    write_token_ids(workdir / "train.src", source_ids(train_pairs["source"]))
+    write_token_ids(workdir / "train.tgt", target_ids(train_pairs["target"]))
+    write_token_ids(workdir / "test.src", source_ids(test_pairs["source"]))
+    target_vocab = tokenizer.get_target_vocab() if separate_vocabularies(tokenizer) else tokenizer.get_vocab()
+    special = set(tokenizer.all_special_ids)  # the same ids in both vocabularies
+    for side, vocab in (("src", tokenizer.get_vocab()), ("tgt", target_vocab)):
+        ids = sorted(set(vocab.values()) - special)
         (workdir / f"vocab.{side}").write_text("".join(f"{i} 1\n" for i in ids))
 
 

@@ -57,13 +57,35 @@ def test_peer_corpus_is_our_subword_ids_with_a_vocabulary_of_our_size(tmp_path):
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>",
                                         eos_token="</s>")
     pairs = {"source": texts, "target": texts}
-    benchmark_opennmt.prepare(tmp_path, tokenizer, tokenizer, pairs, pairs)
+    benchmark_opennmt.prepare(tmp_path, tokenizer, pairs, pairs)
     lines = (tmp_path / "train.src").read_text().splitlines()
     assert [list(map(int, line.split())) for line in lines] == tokenizer(texts, add_special_tokens=False)["input_ids"]
     vocabulary = [line.split() for line in (tmp_path / "vocab.tgt").read_text().splitlines()]
     # OpenNMT-py adds its own <unk>, <blank>, <s>, </s>: the same output layer size as ours needs every other id.
     assert len(vocabulary) == len(tokenizer) - len(tokenizer.all_special_ids)
     assert all(count == "1" and int(token) not in tokenizer.all_special_ids for token, count in vocabulary)
+
+
+def test_peer_corpus_of_separate_vocabularies_has_each_side_in_its_own_ids(tmp_path):
+    from hf_seq2seq_lstm.tokenization import train_tokenizers
+
+    sources = ["ein kleiner Hund", "zwei große Hunde laufen", "ein Hund läuft"]
+    targets = ["a small dog", "two big dogs run", "a dog runs"]
+    tokenizer = train_tokenizers(sources, targets, joint=False, vocab_size=60, min_frequency=1)
+    pairs = {"source": sources, "target": targets}
+    benchmark_opennmt.prepare(tmp_path, tokenizer, pairs, pairs)
+
+    def read_ids(name):
+        return [list(map(int, line.split())) for line in (tmp_path / name).read_text().splitlines()]
+
+    assert read_ids("train.src") == read_ids("test.src") == tokenizer(sources, add_special_tokens=False)["input_ids"]
+    target_ids = tokenizer(text_target=targets, add_special_tokens=False)["input_ids"]
+    assert read_ids("train.tgt") == target_ids != tokenizer(targets, add_special_tokens=False)["input_ids"]
+    # Each side's vocabulary lists every non-special id of that side's vocabulary (of different sizes here).
+    special = set(tokenizer.all_special_ids)
+    for side, vocab in (("src", tokenizer.get_vocab()), ("tgt", tokenizer.get_target_vocab())):
+        assert read_ids(f"vocab.{side}") == [[i, 1] for i in sorted(set(vocab.values()) - special)]
+    assert len(tokenizer.get_vocab()) != len(tokenizer.get_target_vocab())
 
 
 def test_rounds_are_summarised_by_the_median_of_each_figure():

@@ -315,3 +315,94 @@ print(json.dumps({{"tokens": out.tolist(), "model": type(model).__name__, "base"
     assert report["tokens"] == expected.tolist()
     assert report["model"] == "Seq2SeqLSTMForConditionalGeneration" and report["base"] == "Seq2SeqLSTMModel"
     assert report["module"].startswith("transformers_modules")
+
+
+def two_vocabulary_model(decoder_vocab_size, **overrides):
+    return make_model(decoder_vocab_size=decoder_vocab_size, attention="luong_general", **overrides)
+
+
+@pytest.mark.parametrize("decoder_vocab_size", [23, 67])  # smaller and larger than the source's 41
+def test_generate_scores_with_vocabularies_of_different_sizes(decoder_vocab_size):
+    """The library reads the logits' width from get_text_config(): beam scores, compute_transition_scores."""
+    model = two_vocabulary_model(decoder_vocab_size)
+    assert model.config.get_text_config(decoder=True).vocab_size == decoder_vocab_size
+    assert model.config.get_text_config().vocab_size == decoder_vocab_size
+    assert model.config.get_text_config(encoder=True).vocab_size == VOCAB
+    input_ids, attention_mask = padded_batch()
+    out = model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=3, max_new_tokens=5,
+                         min_new_tokens=5, output_scores=True, return_dict_in_generate=True, length_penalty=0.0)
+    assert out.scores[0].shape[-1] == decoder_vocab_size
+    transition = model.compute_transition_scores(out.sequences, out.scores, out.beam_indices, normalize_logits=False)
+    # with length_penalty 0 a beam's score is the sum of its transition scores
+    torch.testing.assert_close(transition.sum(-1), out.sequences_scores, rtol=1e-4, atol=1e-4)
+    # greedy: each transition score is the log-probability of the chosen token, recomputed by a teacher-forced pass
+    greedy = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=5, min_new_tokens=5,
+                            output_logits=True, return_dict_in_generate=True)
+    transition = model.compute_transition_scores(greedy.sequences, greedy.logits, normalize_logits=True)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=greedy.sequences[:, :-1]).logits
+    expected = logits.log_softmax(-1).gather(-1, greedy.sequences[:, 1:, None]).squeeze(-1)
+    torch.testing.assert_close(transition, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_logits_processors_with_vocabularies_of_different_sizes():
+    model = two_vocabulary_model(23)
+    input_ids, attention_mask = padded_batch()
+    banned = [[5], [7, 8]]
+    out = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=6, num_beams=2,
+                         bad_words_ids=banned, forced_eos_token_id=2, min_new_tokens=1)
+    assert not (out == 5).any() and (out == 2).any(dim=1).all()  # banned word absent, every output ends
+    assert out.max() < 23
+    with pytest.raises(ValueError, match="separate source and target vocabularies"):
+        model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=3,
+                       encoder_repetition_penalty=1.5)
+    # one vocabulary: the penalty applies (source ids are target ids)
+    make_model().generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=3,
+                          encoder_repetition_penalty=1.5)
+
+
+@pytest.mark.parametrize("overrides", [dict(), dict(tie_word_embeddings=True), dict(share_embeddings=True)])
+def test_resize_with_one_vocabulary_keeps_both_sides_in_step(tmp_path, overrides):
+    model = make_model(embedding_size=16, **overrides)
+    model.resize_token_embeddings(VOCAB + 2)
+    assert model.config.vocab_size == VOCAB + 2 and model.config.decoder_vocab_size is None
+    assert model.get_input_embeddings().num_embeddings == VOCAB + 2
+    assert model.model.get_decoder_input_embeddings().num_embeddings == VOCAB + 2
+    assert model.lm_head.out_features == VOCAB + 2
+    if overrides:
+        assert model.lm_head.weight.data_ptr() == model.model.decoder.embed_tokens.weight.data_ptr() or \
+            not model.config.tie_word_embeddings
+    model.save_pretrained(tmp_path)
+    reloaded = Seq2SeqLSTMForConditionalGeneration.from_pretrained(tmp_path).eval()
+    input_ids, attention_mask = padded_batch(vocab=VOCAB + 2)
+    decoder_input_ids = torch.full((4, 3), VOCAB + 1)
+    torch.testing.assert_close(reloaded(input_ids=input_ids, decoder_input_ids=decoder_input_ids).logits,
+                               model(input_ids=input_ids, decoder_input_ids=decoder_input_ids).logits)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_resize_with_two_vocabularies(tmp_path, tied):
+    """resize_token_embeddings is the source side (run_translation.py calls it with len(tokenizer));
+    resize_decoder_token_embeddings the target side, as Marian's."""
+    model = two_vocabulary_model(23, embedding_size=16, tie_word_embeddings=tied)
+    model.resize_token_embeddings(VOCAB + 3)
+    assert (model.config.vocab_size, model.config.decoder_vocab_size) == (VOCAB + 3, 23)
+    assert model.model.get_decoder_input_embeddings().num_embeddings == model.lm_head.out_features == 23
+    model.resize_decoder_token_embeddings(25)
+    assert model.config.decoder_vocab_size == 25 == model.config.get_text_config(decoder=True).vocab_size
+    assert model.model.get_decoder_input_embeddings().num_embeddings == model.lm_head.out_features == 25
+    assert (model.lm_head.weight is model.model.decoder.embed_tokens.weight) == tied
+    model.save_pretrained(tmp_path)
+    reloaded = Seq2SeqLSTMForConditionalGeneration.from_pretrained(tmp_path).eval()
+    input_ids = torch.full((2, 4), VOCAB + 2)
+    decoder_input_ids = torch.full((2, 3), 24)
+    torch.testing.assert_close(reloaded(input_ids=input_ids, decoder_input_ids=decoder_input_ids).logits,
+                               model(input_ids=input_ids, decoder_input_ids=decoder_input_ids).logits)
+    with pytest.raises(ValueError, match="share_embeddings=True"):
+        make_model(share_embeddings=True).resize_decoder_token_embeddings(50)
+
+
+def test_labels_and_decoder_inputs_of_different_lengths_get_a_clear_error():
+    model = make_model()
+    with pytest.raises(ValueError, match=r"labels \(1, 3\) and decoder_input_ids \(1, 2\) differ in shape"):
+        model(input_ids=torch.tensor([[5, 6]]), decoder_input_ids=torch.tensor([[1, 5]]),
+              labels=torch.tensor([[5, 6, 2]]))
