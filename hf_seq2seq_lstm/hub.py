@@ -25,7 +25,10 @@ logger = logging.getLogger(__name__)
 TEMPLATE_PATH = Path(__file__).resolve().parent / "model_card.md"
 README_NAME = "README.md"
 RESULTS_NAME = "all_results.json"
-TARGET_TOKENIZER_SUBFOLDER = "target_tokenizer"  # as in tokenization.py, which this module does not import
+TARGET_TOKENIZER_FILE = "target_tokenizer.json"  # as in tokenization_seq2seq_lstm.py, which this module does not import
+# The remote code of a saved folder: the model's, and the tokenizer's where the vocabularies are separate.
+CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
+SEPARATE_TOKENIZER_CODE_FILE = "tokenization_seq2seq_lstm.py"
 DEFAULT_LICENSE = "apache-2.0"
 DEFAULT_NAMESPACE = "your-username"
 
@@ -306,12 +309,12 @@ def _tokenizer_description(model: dict, config: dict, separate: bool) -> str:
     vocab = (f"{_number(config.get('vocab_size'))} tokens shared by source and target" if not separate else
              f"{_number(config.get('vocab_size'))} source and {_number(config.get('decoder_vocab_size'))} target tokens")
     if not model:
-        return f"Subword tokenizer{'s' if separate else ''} with {vocab}."
+        return f"Subword tokenizer with {vocab}."
     kind = {"bpe": "BPE", "unigram": "Unigram"}.get(str(model.get("tokenizer_type", "")).lower(), "subword")
     options = [text for flag, text in (("lowercase", "lowercased"), ("split_digits", "every digit its own token"))
                if model.get(flag)]
     trained = "given" if model.get("tokenizer_name") or model.get("model_name_or_path") else "trained on the training split"
-    return (f"{kind} tokenizer{'s' if separate else ''} ({'separate source and target vocabularies' if separate else 'one joint vocabulary'}"
+    return (f"{kind} tokenizer ({'separate source and target vocabularies' if separate else 'one joint vocabulary'}"
             f", {trained}, 🤗 tokenizers): {vocab}" + (f"; {', '.join(options)}" if options else "") + ".")
 
 
@@ -327,6 +330,7 @@ def render_model_card(
     license: str = DEFAULT_LICENSE,
     datasets: list[str] | None = None,
     example_input: str | None = None,
+    example_target: str | None = None,
     template: str | os.PathLike | None = None,
 ) -> str:
     """
@@ -334,7 +338,7 @@ def render_model_card(
 
     Args:
         output_dir: a folder written by `save_pretrained` (its `config.json` is read; `all_results.json`,
-            `trainer_state.json`, the safetensors headers and `target_tokenizer/` are used when present).
+            `trainer_state.json`, the safetensors headers and `target_tokenizer.json` are used when present).
         model_args, data_args, training_args: the run's arguments (scripts/train.py's dataclasses,
             `Seq2SeqTrainingArguments`, or dicts); each is optional and only fills in its part of the card.
         results: the measured metrics; default: `output_dir/all_results.json`.
@@ -343,7 +347,8 @@ def render_model_card(
         language: language code(s) for the metadata; default: from `source_lang`/`target_lang` when they are
             language codes.
         license, datasets: metadata; `datasets` defaults to `data_args.dataset_name` when it is a Hub dataset.
-        example_input: the source text of the usage example.
+        example_input, example_target: the source text of the usage example and a target text for it (the
+            training-pair example).
         template: another template file (default: `TEMPLATE_PATH`, this package's `model_card.md`).
     """
     output_dir = Path(output_dir)
@@ -355,7 +360,7 @@ def render_model_card(
     results = read_results(output_dir) if results is None else dict(results)
     state_path = output_dir / "trainer_state.json"
     trainer_state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else {}
-    separate = config.get("decoder_vocab_size") is not None or (output_dir / TARGET_TOKENIZER_SUBFOLDER).is_dir()
+    separate = config.get("decoder_vocab_size") is not None or (output_dir / TARGET_TOKENIZER_FILE).is_file()
 
     task, built_in = _task_and_data(data, results)
     repo_id = repo_id or training.get("hub_model_id") or f"{DEFAULT_NAMESPACE}/{output_dir.resolve().name}"
@@ -396,6 +401,7 @@ def render_model_card(
     summary = (f"{'An' if cell == 'LSTM' else 'A'} {cell} encoder-decoder {attention_phrase} that {summary_task}, "
                f"trained with hf-seq2seq-lstm (transformers' `Seq2SeqTrainer`).")
     parameters = count_parameters(output_dir)
+    code_files = CODE_FILES + ((SEPARATE_TOKENIZER_CODE_FILE,) if separate else ())
 
     encoder_output = config.get("encoder_hidden_size") or (
         config.get("hidden_size", 512) // 2 if config.get("bidirectional_encoder") else config.get("hidden_size", 512))
@@ -452,18 +458,17 @@ def render_model_card(
         "results_table": _results_table(results),
         "extra_limitations": "\n".join(extra_limitations),
         "repo_id": repo_id,
-        "target_tokenizer_load": (
-            "# the target side has its own vocabulary; config=: its subfolder has no config.json\n"
-            'target_tokenizer = AutoTokenizer.from_pretrained(repo_id, subfolder="target_tokenizer", config=model.config)'
-            if separate else ""),
+        "code_files": ", ".join(f"`{name}`" for name in code_files),
         "example_input": _flow(example_input or ("3. März 2021" if built_in else "A source text.")),
+        "example_target": _flow(example_target or ("2021-03-03" if built_in else "A target text.")),
         "max_new_tokens": data.get("max_target_length") or 128,
-        "target_tokenizer_expression": "target_tokenizer" if separate else "tokenizer",
         "pipeline_task": pipeline_task,
         "pipeline_output_key": output_key,
-        "target_tokenizer_note": (
-            "Source and target have separate vocabularies: decode with the tokenizer in `target_tokenizer/`. The "
-            "pipelines do so by themselves.\n" if separate else ""),
+        "vocabulary_note": (
+            "Source and target have separate vocabularies, held by one tokenizer (`Seq2SeqLSTMTokenizer`, from "
+            f"`{SEPARATE_TOKENIZER_CODE_FILE}`, hence `trust_remote_code=True`): it encodes sources with the source "
+            "vocabulary and `text_target=` with the target one, and decodes target ids, what `generate()` returns.\n"
+            if separate else ""),
     }
     template_text = Path(template or TEMPLATE_PATH).read_text(encoding="utf-8")
     card = fill_template(template_text, values)

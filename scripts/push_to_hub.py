@@ -6,13 +6,14 @@
         --commit_message "Luong attention, 20 epochs"
 
 Uploads what loading needs and nothing else: the safetensors weights, config.json (with `auto_map` and
-`custom_pipelines`), the model and pipeline code (`*.py`, loaded with trust_remote_code=True), generation_config.json,
-the tokenizer (and `target_tokenizer/` for separate vocabularies), the model card README.md and the results files.
-Checkpoints, optimizer states, training_args.bin and other pickles stay behind.
+`custom_pipelines`), the model, pipeline and tokenizer code (`*.py`, loaded with trust_remote_code=True),
+generation_config.json, the tokenizer (with `target_tokenizer.json` for separate vocabularies), the model card
+README.md and the results files. Checkpoints, optimizer states, training_args.bin and other pickles stay behind.
 
 The card names the repository: a README.md written by scripts/train.py is pointed at --repo_id, and a folder without
 one gets a card written from model_card.md. `--update_code` refreshes the code files and config fields of a folder
-saved by an older version of this package (e.g. one without the pipeline file). Authentication is huggingface_hub's:
+saved by an older version of this package (e.g. one without the pipeline file), and converts a tokenizer saved with a
+`target_tokenizer/` subfolder into the one two-vocabulary tokenizer. Authentication is huggingface_hub's:
 `hf auth login`, HF_TOKEN, or --token. HF_ENDPOINT selects another Hub.
 """
 
@@ -29,13 +30,11 @@ from huggingface_hub import HfApi
 # Shipped files, relative to the folder (fnmatch patterns; "*" does not cross "/" here: see _shipped).
 SHIPPED = [
     "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json", "*.py",
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.*",
-    "merges.txt", "*.model", "README.md", "all_results.json", "train_results.json", "eval_results.json",
+    "tokenizer.json", "target_tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.*", "merges.txt", "*.model", "README.md", "all_results.json", "train_results.json", "eval_results.json",
     "predict_results.json", "trainer_state.json",
-    "target_tokenizer/tokenizer.json", "target_tokenizer/tokenizer_config.json",
-    "target_tokenizer/special_tokens_map.json", "target_tokenizer/added_tokens.json", "target_tokenizer/vocab.*",
-    "target_tokenizer/merges.txt", "target_tokenizer/*.model",
 ]
+TARGET_TOKENIZER_FILE = "target_tokenizer.json"  # the target vocabulary of a two-vocabulary tokenizer
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
@@ -49,7 +48,8 @@ def parse_args(argv=None):
     parser.add_argument("--create_pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--token", default=None, help="Hub token (default: the logged-in one or HF_TOKEN)")
     parser.add_argument("--update_code", action="store_true",
-                        help="ship the installed package's model/pipeline code and config fields instead of the folder's")
+                        help="ship the installed package's model/pipeline/tokenizer code and config fields instead of the "
+                             "folder's, converting a target_tokenizer/ subfolder into the one tokenizer")
     parser.add_argument("--dry_run", action="store_true", help="list what would be uploaded and stop")
     return parser.parse_args(argv)
 
@@ -69,8 +69,25 @@ def select_files(folder: Path) -> list[str]:
     return selected
 
 
+def _auto_map_files(auto_map: dict) -> set[str]:
+    """The code files an `auto_map` names (a tokenizer's entries are [slow, fast] pairs, either may be None)."""
+    references = [ref for value in auto_map.values() for ref in (value if isinstance(value, list) else [value])]
+    return {ref.split(".")[0] + ".py" for ref in references if ref}
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def needs_tokenizer_conversion(config: dict, files: list[str]) -> bool:
+    """A model with separate vocabularies whose folder has no two-vocabulary tokenizer: saved with the earlier
+    layout, the target tokenizer in a `target_tokenizer/` subfolder, which the pipelines no longer read."""
+    return config.get("decoder_vocab_size") is not None and TARGET_TOKENIZER_FILE not in files
+
+
 def check_folder(folder: Path, files: list[str], update_code: bool) -> dict:
-    """The folder's config, after checking that the upload will load (safetensors weights, model code, pipelines)."""
+    """The folder's config, after checking that the upload will load (safetensors weights, model, pipeline and
+    tokenizer code, one tokenizer)."""
     if not (folder / "config.json").is_file():
         raise SystemExit(f"{folder} has no config.json: pass the folder written by save_pretrained / scripts/train.py.")
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -80,10 +97,17 @@ def check_folder(folder: Path, files: list[str], update_code: bool) -> dict:
                          f"uploads safetensors only. Re-save with model.save_pretrained(folder).")
     if update_code:
         return config
-    missing = sorted({module.split(".")[0] + ".py" for module in (config.get("auto_map") or {}).values()} - set(files))
+    if needs_tokenizer_conversion(config, files):
+        raise SystemExit(f"{folder}: the model has separate vocabularies but the folder has no {TARGET_TOKENIZER_FILE} "
+                         f"(a tokenizer saved with a target_tokenizer/ subfolder): pass --update_code to convert it "
+                         f"into the one tokenizer the pipelines and AutoTokenizer load.")
+    tokenizer_config = _read_json(folder / "tokenizer_config.json")
+    named = _auto_map_files(config.get("auto_map") or {}) | _auto_map_files(tokenizer_config.get("auto_map") or {})
+    missing = sorted(named - set(files))
     if not config.get("auto_map") or missing:
-        raise SystemExit(f"{folder}: config.json has no auto_map or the code it names is missing ({missing}): "
-                         f"trust_remote_code loading would fail. Pass --update_code to ship the package's code.")
+        raise SystemExit(f"{folder}: config.json has no auto_map or the code it or tokenizer_config.json names is "
+                         f"missing ({missing}): trust_remote_code loading would fail. Pass --update_code to ship the "
+                         f"package's code.")
     pipelines = config.get("custom_pipelines") or {}
     if not pipelines or any(spec["impl"].split(".")[0] + ".py" not in files for spec in pipelines.values()):
         raise SystemExit(f"{folder} was saved without the pipeline code (config.json custom_pipelines / "
@@ -91,16 +115,43 @@ def check_folder(folder: Path, files: list[str], update_code: bool) -> dict:
     return config
 
 
-def refreshed_code(config: dict) -> tuple[dict, dict[str, bytes]]:
-    """config.json and the code files as the installed package writes them."""
-    import hf_seq2seq_lstm
-    from hf_seq2seq_lstm import modeling_seq2seq_lstm
+def converted_tokenizer(folder: Path) -> dict[str, bytes]:
+    """The files of the folder's tokenizer in the one-tokenizer layout: its `target_tokenizer/` subfolder and the
+    source tokenizer read into one two-vocabulary tokenizer, saved again."""
+    from hf_seq2seq_lstm.tokenization import load_tokenizer, separate_vocabularies
 
-    package = Path(hf_seq2seq_lstm.__file__).parent
-    config = {**config, "auto_map": {**(config.get("auto_map") or {}), **modeling_seq2seq_lstm.AUTO_MAP},
-              "custom_pipelines": modeling_seq2seq_lstm.CUSTOM_PIPELINES}
-    names = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", modeling_seq2seq_lstm.PIPELINE_FILE)
-    return config, {name: (package / name).read_bytes() for name in names}
+    tokenizer = load_tokenizer(folder)
+    if not separate_vocabularies(tokenizer):
+        raise SystemExit(f"{folder}: the model has separate vocabularies but the folder has neither "
+                         f"{TARGET_TOKENIZER_FILE} nor a target_tokenizer/ subfolder: save the model's tokenizer "
+                         f"into it (tokenizer.save_pretrained(folder)).")
+    with tempfile.TemporaryDirectory(prefix="push_to_hub_tokenizer_") as saved:
+        tokenizer.save_pretrained(saved)
+        return {path.name: path.read_bytes() for path in sorted(Path(saved).iterdir()) if path.is_file()}
+
+
+def refreshed_code(config: dict, tokenizer_config: dict) -> tuple[dict, dict[str, bytes]]:
+    """config.json and the code files as the installed package writes them: the model's, and the tokenizer's where
+    `tokenizer_config` (the folder's tokenizer_config.json) names it in its auto_map."""
+    from hf_seq2seq_lstm import (
+        configuration_seq2seq_lstm,
+        modeling_seq2seq_lstm,
+        pipeline_seq2seq_lstm,
+        tokenization_seq2seq_lstm,
+    )
+
+    paths = [Path(module.__file__) for module in (configuration_seq2seq_lstm, modeling_seq2seq_lstm,
+                                                  pipeline_seq2seq_lstm)]
+    tokenizer_code = Path(tokenization_seq2seq_lstm.__file__)
+    if tokenizer_code.name in _auto_map_files(tokenizer_config.get("auto_map") or {}):
+        paths.append(tokenizer_code)
+    config = {**config,
+              "auto_map": {**(config.get("auto_map") or {}),
+                           "AutoConfig": "configuration_seq2seq_lstm.Seq2SeqLSTMConfig",
+                           **modeling_seq2seq_lstm.MODEL_AUTO_MAP},
+              "custom_pipelines": {**(config.get("custom_pipelines") or {}),
+                                   **configuration_seq2seq_lstm.CUSTOM_PIPELINES}}
+    return config, {path.name: path.read_bytes() for path in paths}
 
 
 def stage(folder: Path, files: list[str], replaced: dict[str, bytes], staging: Path) -> None:
@@ -127,7 +178,11 @@ def main(argv=None):
 
     replaced: dict[str, bytes] = {}
     if args.update_code:
-        config, code = refreshed_code(config)
+        if needs_tokenizer_conversion(config, files):
+            replaced.update(converted_tokenizer(folder))
+        tokenizer_config = (json.loads(replaced["tokenizer_config.json"]) if "tokenizer_config.json" in replaced
+                            else _read_json(folder / "tokenizer_config.json"))
+        config, code = refreshed_code(config, tokenizer_config)
         replaced.update(code)
         replaced["config.json"] = (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
 

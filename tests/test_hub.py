@@ -17,23 +17,26 @@ from pathlib import Path
 import pytest
 import torch
 from huggingface_hub import ModelCard, metadata_load
-from transformers import pipeline
+from transformers import AutoTokenizer, pipeline
 
 from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
 from hub_server import GitRepository, HubServer
-from hf_seq2seq_lstm import modeling_seq2seq_lstm
+from hf_seq2seq_lstm import configuration_seq2seq_lstm
 from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
     Seq2SeqLSTMSummarizationPipeline,
     Seq2SeqLSTMText2TextGenerationPipeline,
     Seq2SeqLSTMTranslationPipeline,
 )
-from hf_seq2seq_lstm.tokenization import save_tokenizers, train_tokenizers
+from hf_seq2seq_lstm.tokenization import train_tokenizer, train_tokenizers
 from hf_seq2seq_lstm.training import new_model
 
 OLAH_CLI = Path(sys.executable).with_name("olah-cli")
 CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
+TOKENIZER_CODE_FILE = "tokenization_seq2seq_lstm.py"  # saved with a two-vocabulary tokenizer only
+CUSTOM_PIPELINES = configuration_seq2seq_lstm.CUSTOM_PIPELINES
 SOURCES = ["number 3 is odd", "number 12 is even", "seven", "number 41 is odd and number 40 is even"]
+TARGETS = ["Nummer 3 ist ungerade", "Nummer 12 ist gerade", "sieben", "Nummer 41 ist ungerade"]
 NEW_TOKENS = 10
 OUTPUT_KEYS = {"translation": "translation_text", "summarization": "summary_text",
                "text2text-generation": "generated_text"}
@@ -49,26 +52,26 @@ def training_texts():
 
 
 class SavedModel:
-    """A small random model saved with its tokenizer(s) and card, and what it generates for SOURCES."""
+    """A small random model saved with its tokenizer (two vocabularies in one where not joint) and card, and what it
+    generates for SOURCES."""
 
     def __init__(self, folder, joint, repo_id=None):
         source_texts, target_texts = training_texts()
-        self.source_tokenizer, self.target_tokenizer = train_tokenizers(source_texts, target_texts, joint=joint,
-                                                                        vocab_size=90)
+        self.tokenizer = train_tokenizers(source_texts, target_texts, joint=joint, vocab_size=90)
         torch.manual_seed(0)
-        self.model = new_model(self.source_tokenizer, self.target_tokenizer, hidden_size=16, embedding_size=8,
-                               attention="luong_general", bidirectional_encoder=True, dropout=0.0,
-                               init_range=0.5).eval()
+        self.model = new_model(self.tokenizer, hidden_size=16, embedding_size=8, attention="luong_general",
+                               bidirectional_encoder=True, dropout=0.0, init_range=0.5).eval()
         self.folder, self.separate = Path(folder), not joint
         self.model.save_pretrained(folder)
-        save_tokenizers(folder, self.source_tokenizer, self.target_tokenizer)
+        self.tokenizer.save_pretrained(folder)
         (self.folder / "all_results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
         write_model_card(folder, repo_id=repo_id, data_args={"source_lang": "en", "target_lang": "de"})
-        batch = self.source_tokenizer(SOURCES, padding=True, return_tensors="pt")
+        batch = self.tokenizer(SOURCES, padding=True, return_tensors="pt")
         with torch.no_grad():
             self.greedy = self.model.generate(**batch, max_new_tokens=NEW_TOKENS).tolist()
             self.beam = self.model.generate(**batch, max_new_tokens=NEW_TOKENS, num_beams=3).tolist()
-        self.texts = [text.strip() for text in self.target_tokenizer.batch_decode(self.greedy, skip_special_tokens=True)]
+        self.texts = [text.strip() for text in self.tokenizer.batch_decode(self.greedy, skip_special_tokens=True)]
+        self.labels = self.tokenizer(SOURCES, text_target=TARGETS)["labels"]
         assert len(set(self.texts)) > 1, "outputs ignore the source: the comparisons would prove nothing"
 
     def files(self):
@@ -168,8 +171,9 @@ def run_client(code, spec, env, cwd):
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
 
 
-# Loads each job's repo by id with the package hidden: model, tokenizer(s), generation, streaming, the pipeline, a
-# snapshot of the files, and a re-save of the remotely loaded model.
+# Loads each job's repo by id with the package hidden: model, its one tokenizer (encoding pairs, decoding target ids),
+# generation, streaming, the pipeline (no target_tokenizer argument), a snapshot of the files, and a re-save of the
+# remotely loaded model.
 PULL = BLOCK_PACKAGE + """
 import json, sys, tempfile, torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer, TextStreamer, pipeline
@@ -186,8 +190,6 @@ for job in spec["jobs"]:
     model = AutoModelForSeq2SeqLM.from_pretrained(repo, revision=revision, trust_remote_code=True,
                                                   use_safetensors=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(repo, revision=revision, trust_remote_code=True)
-    target = (AutoTokenizer.from_pretrained(repo, revision=revision, subfolder="target_tokenizer",
-                                            config=model.config) if job["separate"] else tokenizer)
     batch = tokenizer(spec["sources"], padding=True, return_tensors="pt")
     with torch.no_grad():
         greedy = model.generate(**batch, max_new_tokens=spec["new_tokens"])
@@ -195,14 +197,17 @@ for job in spec["jobs"]:
         print("<<stream " + repo + ">>", flush=True)
         one = tokenizer(spec["sources"][:1], return_tensors="pt")
         streamed = model.generate(**one, max_new_tokens=spec["new_tokens"],
-                                  streamer=TextStreamer(target, skip_special_tokens=True))
+                                  streamer=TextStreamer(tokenizer, skip_special_tokens=True))
         print("<<end>>", flush=True)
     pipe = pipeline(job["task"], model=repo, revision=revision, trust_remote_code=True,
                     model_kwargs={"use_safetensors": True})
     entry = {"module": type(model).__module__, "config": type(AutoConfig.from_pretrained(
                  repo, revision=revision, trust_remote_code=True)).__name__,
+             "tokenizer_class": type(tokenizer).__name__, "tokenizer_module": type(tokenizer).__module__,
+             "labels": tokenizer(spec["sources"], text_target=spec["targets"])["labels"],
              "greedy": greedy.tolist(), "beam": beam.tolist(),
-             "streamed": target.decode(streamed[0], skip_special_tokens=True).strip(),
+             "decoded": [text.strip() for text in tokenizer.batch_decode(greedy, skip_special_tokens=True)],
+             "streamed": tokenizer.decode(streamed[0], skip_special_tokens=True).strip(),
              "pipeline_class": type(pipe).__name__, "pipeline_module": type(pipe).__module__,
              "pipeline": pipe(spec["sources"], batch_size=2, max_new_tokens=spec["new_tokens"])}
     if job.get("snapshot"):
@@ -219,33 +224,38 @@ print(json.dumps(report))
 
 def check_pulled(entry, model: SavedModel, task):
     assert entry["module"].startswith("transformers_modules.") and entry["config"] == "Seq2SeqLSTMConfig"
+    # one tokenizer either way: the two-vocabulary one is remote code too, a joint vocabulary a plain fast tokenizer
+    assert entry["tokenizer_class"] == type(model.tokenizer).__name__
+    assert entry["tokenizer_module"].startswith("transformers_modules.") == model.separate
+    assert entry["labels"] == model.labels
     assert entry["greedy"] == model.greedy and entry["beam"] == model.beam
-    assert entry["streamed"] == model.texts[0]
+    assert entry["decoded"] == model.texts and entry["streamed"] == model.texts[0]
     assert entry["pipeline_module"].startswith("transformers_modules.")
     assert entry["pipeline"] == [{OUTPUT_KEYS[task]: text} for text in model.texts]
 
 
 def test_pull_by_repo_id_without_the_package(saved, hub_root, olah, tmp_path):
-    """olah serves the saved folders as Hub repos: a process without the package loads, generates, streams and
-    builds the removed pipelines by repo id at a pinned commit, token for token like the original."""
+    """olah serves the saved folders as Hub repos: a process without the package loads the model and its one tokenizer,
+    generates, streams and builds the removed pipelines by repo id at a pinned commit, token for token like the
+    original."""
     joint_commit = publish(hub_root, "org/pulled", saved["joint"].folder)
     separate_commit = publish(hub_root, "org/pulled-separate", saved["separate"].folder)
-    jobs = [{"repo_id": "org/pulled", "revision": joint_commit, "separate": False, "task": "translation",
-             "resave": True},
-            {"repo_id": "org/pulled-separate", "revision": separate_commit, "separate": True,
-             "task": "text2text-generation"}]
-    report, stdout = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+    jobs = [{"repo_id": "org/pulled", "revision": joint_commit, "task": "translation", "resave": True},
+            {"repo_id": "org/pulled-separate", "revision": separate_commit, "task": "text2text-generation"}]
+    report, stdout = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "targets": TARGETS, "new_tokens": NEW_TOKENS},
                                 hub_env(tmp_path, olah), tmp_path)
     check_pulled(report["org/pulled"], saved["joint"], "translation")
-    # separate vocabularies: the pipeline found target_tokenizer/ at the commit its code came from
+    # separate vocabularies: AutoTokenizer(trust_remote_code=True) gave the two-vocabulary tokenizer, which decodes
+    # target ids, and the pipeline built from the repo id decodes with it
     check_pulled(report["org/pulled-separate"], saved["separate"], "text2text-generation")
     assert joint_commit in report["org/pulled"]["module"] and separate_commit in report["org/pulled-separate"]["module"]
+    assert separate_commit in report["org/pulled-separate"]["tokenizer_module"]
     # TextStreamer printed the decoded text to stdout as it was generated
     streamed = stdout.split("<<stream org/pulled>>")[1].split("<<end>>")[0]
     assert saved["joint"].texts[0] in streamed
     # a model loaded as remote code and saved again still carries its code and pipelines
     resaved = report["org/pulled"]
-    assert resaved["resaved_config"]["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+    assert resaved["resaved_config"]["custom_pipelines"] == CUSTOM_PIPELINES
     assert set(resaved["resaved_config"]["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSeq2SeqLM"}
     assert resaved["resaved_pipeline_file"] == (saved["joint"].folder / "pipeline_seq2seq_lstm.py").read_text()
 
@@ -268,6 +278,8 @@ tokenizer = AutoTokenizer.from_pretrained(spec["joint"])
 report["method"] = model.push_to_hub("org/method", commit_message="model.push_to_hub").oid
 report["method_tokenizer"] = tokenizer.push_to_hub("org/method", commit_message="tokenizer.push_to_hub").oid
 model.save_pretrained(spec["resave"], push_to_hub=True, repo_id="org/saved-and-pushed")
+separate = AutoTokenizer.from_pretrained(spec["separate"])
+report["method_separate"] = separate.push_to_hub("org/method-separate", commit_message="tokenizer.push_to_hub").oid
 print(json.dumps(report))
 """
 
@@ -292,21 +304,28 @@ def test_push_then_pull_back_byte_for_byte(saved, hub, hub_root, olah, tmp_path)
     assert repository.git("log", "-1", "--format=%s", pushed["joint"]["commit"]).decode().strip() == "First push"
     assert pushed["joint"]["files"] == sorted(joint.files())
     assert "training_args.bin" not in pushed["joint"]["files"]
+    assert {"target_tokenizer.json", TOKENIZER_CODE_FILE} <= set(pushed["separate"]["files"])
+    assert not {"target_tokenizer.json", TOKENIZER_CODE_FILE} & set(pushed["joint"]["files"])
 
     # transformers' push paths ship the pipeline file too (save_pretrained(push_to_hub=True) included)
     for repo_id in ("org/method", "org/saved-and-pushed"):
         git = GitRepository(str(hub_root / "models" / repo_id))
         config = json.loads(git.blob("main", "config.json")[0])
-        assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+        assert config["custom_pipelines"] == CUSTOM_PIPELINES
         for name in CODE_FILES:
             assert git.blob("main", name)[0] == (joint.folder / name).read_bytes(), (repo_id, name)
     assert GitRepository(str(hub_root / "models" / "org" / "method")).blob("main", "tokenizer.json") is not None
+    # a two-vocabulary tokenizer pushes both vocabularies and its code
+    git = GitRepository(str(hub_root / "models" / "org" / "method-separate"))
+    for name in ("tokenizer.json", "target_tokenizer.json", TOKENIZER_CODE_FILE):
+        assert git.blob("main", name)[0] == (separate.folder / name).read_bytes(), name
+    tokenizer_config = json.loads(git.blob("main", "tokenizer_config.json")[0])
+    assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_seq2seq_lstm.Seq2SeqLSTMTokenizer"
 
-    jobs = [{"repo_id": "org/pushed", "revision": pushed["joint"]["commit"], "separate": False,
-             "task": "translation", "snapshot": True},
-            {"repo_id": "org/pushed-separate", "revision": pushed["separate"]["commit"], "separate": True,
-             "task": "summarization", "snapshot": True}]
-    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+    jobs = [{"repo_id": "org/pushed", "revision": pushed["joint"]["commit"], "task": "translation", "snapshot": True},
+            {"repo_id": "org/pushed-separate", "revision": pushed["separate"]["commit"], "task": "summarization",
+             "snapshot": True}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "targets": TARGETS, "new_tokens": NEW_TOKENS},
                            hub_env(tmp_path / "pull", olah), tmp_path)
     check_pulled(report["org/pushed"], joint, "translation")
     check_pulled(report["org/pushed-separate"], separate, "summarization")
@@ -331,9 +350,9 @@ import hf_seq2seq_lstm
 from hf_seq2seq_lstm.tokenization import train_tokenizers
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, new_model
 source, target = spec["source"], spec["target"]
-tokenizer, _ = train_tokenizers(source, target, vocab_size=90)
+tokenizer = train_tokenizers(source, target, joint=False, vocab_size=90)
 torch.manual_seed(0)
-model = new_model(tokenizer, tokenizer, hidden_size=16, embedding_size=8, attention="luong_general", dropout=0.0)
+model = new_model(tokenizer, hidden_size=16, embedding_size=8, attention="luong_general", dropout=0.0)
 features = [dict(tokenizer(s, text_target=t)) for s, t in zip(source, target)]
 args = Seq2SeqTrainingArguments(
     output_dir=spec["output_dir"], push_to_hub=True, hub_model_id="org/trained", hub_strategy="every_save",
@@ -353,8 +372,9 @@ print(json.dumps({"commit": commit.oid, "greedy": greedy.tolist(),
 
 
 def test_trainer_push_to_hub(hub, hub_root, olah, tmp_path):
-    """Seq2SeqTrainingArguments(push_to_hub=True, hub_model_id=...): a few training steps, pushes on save and at the
-    end; the final commit is a complete trust_remote_code repo that generates like the trained model."""
+    """Seq2SeqTrainingArguments(push_to_hub=True, hub_model_id=...): a few training steps with separate vocabularies,
+    pushes on save and at the end; the final commit is a complete trust_remote_code repo (the two-vocabulary tokenizer
+    and its code included) that generates like the trained model."""
     source, target = training_texts()
     spec = {"source": source[:64], "target": target[:64], "output_dir": str(tmp_path / "trained"),
             "sources": SOURCES, "new_tokens": NEW_TOKENS}
@@ -364,21 +384,24 @@ def test_trainer_push_to_hub(hub, hub_root, olah, tmp_path):
     messages = repository.git("log", "--format=%s", "main").decode().splitlines()
     assert messages[0] == "End of training" and any(m.startswith("Training in progress") for m in messages)
     files = set(repository.git("ls-tree", "-r", "--name-only", trained["commit"]).decode().split())
-    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "README.md",
-            *CODE_FILES} <= files
+    assert {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "target_tokenizer.json",
+            "README.md", *CODE_FILES, TOKENIZER_CODE_FILE} <= files
     assert not any(name.startswith("checkpoint-") for name in files)
-    # every commit pushed during training carries the code its config.json names, so each one loads
+    # every commit pushed during training carries the code its config.json and tokenizer_config.json name, so each
+    # one loads
     for commit in repository.git("rev-list", "main").decode().split():
         pushed = set(repository.git("ls-tree", "-r", "--name-only", commit).decode().split())
         assert "config.json" not in pushed or set(CODE_FILES) <= pushed, (commit, pushed)
+        assert "tokenizer_config.json" not in pushed or {TOKENIZER_CODE_FILE, "target_tokenizer.json"} <= pushed
     config = json.loads(repository.blob(trained["commit"], "config.json")[0])
-    assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES and "AutoModel" in config["auto_map"]
+    assert config["custom_pipelines"] == CUSTOM_PIPELINES and "AutoModel" in config["auto_map"]
 
-    jobs = [{"repo_id": "org/trained", "revision": trained["commit"], "separate": False, "task": "translation"}]
-    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+    jobs = [{"repo_id": "org/trained", "revision": trained["commit"], "task": "translation"}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "targets": TARGETS, "new_tokens": NEW_TOKENS},
                            hub_env(tmp_path / "pull", olah), tmp_path)
     entry = report["org/trained"]
-    assert entry["greedy"] == trained["greedy"]
+    assert entry["tokenizer_class"] == "Seq2SeqLSTMTokenizer" and entry["greedy"] == trained["greedy"]
+    assert entry["decoded"] == trained["texts"]
     assert entry["pipeline"] == [{"translation_text": text} for text in trained["texts"]]
 
 
@@ -391,8 +414,8 @@ def test_offline_cache_snapshot_loads_by_repo_id(saved, tmp_path):
     shutil.copytree(model.folder, repo_cache / "snapshots" / commit)
     (repo_cache / "refs").mkdir()
     (repo_cache / "refs" / "main").write_text(commit, encoding="utf-8")  # no trailing newline
-    jobs = [{"repo_id": "org/offline", "separate": True, "task": "summarization"}]
-    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "new_tokens": NEW_TOKENS},
+    jobs = [{"repo_id": "org/offline", "task": "summarization"}]
+    report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "targets": TARGETS, "new_tokens": NEW_TOKENS},
                            hub_env(tmp_path, f"http://127.0.0.1:{free_port()}", offline=True), tmp_path)
     check_pulled(report["org/offline"], model, "summarization")
 
@@ -403,7 +426,8 @@ def test_offline_cache_snapshot_loads_by_repo_id(saved, tmp_path):
 @pytest.mark.parametrize("task", ["translation", "summarization", "text2text-generation"])
 def test_pipelines_of_a_saved_folder(saved, task):
     """pipeline(<removed task>, model=<saved folder>, trust_remote_code=True): batching, strings and lists,
-    generation parameters, several returned sequences; separate vocabularies decoded with the target tokenizer."""
+    generation parameters, several returned sequences; separate vocabularies decoded by the two-vocabulary tokenizer
+    the folder carries."""
     key = OUTPUT_KEYS[task]
     for model in [saved["joint"]] + ([saved["separate"]] if task == "translation" else []):
         pipe = pipeline(task, model=str(model.folder), trust_remote_code=True)
@@ -420,29 +444,28 @@ def test_pipelines_of_a_saved_folder(saved, task):
 
 
 def test_in_memory_pipeline_one_liner(saved):
-    """pipeline() refuses the removed task names for a model object; the pipeline class takes it directly."""
+    """pipeline() refuses the removed task names for a model object; the pipeline class takes it directly, with the
+    one tokenizer of the model (no target tokenizer argument, also for separate vocabularies)."""
     joint, separate = saved["joint"], saved["separate"]
     with pytest.raises(KeyError, match="has been removed"):
-        pipeline("translation", model=joint.model, tokenizer=joint.source_tokenizer)
-    pipe = Seq2SeqLSTMTranslationPipeline(model=joint.model, tokenizer=joint.source_tokenizer,
-                                          max_new_tokens=NEW_TOKENS)
+        pipeline("translation", model=joint.model, tokenizer=joint.tokenizer)
+    pipe = Seq2SeqLSTMTranslationPipeline(model=joint.model, tokenizer=joint.tokenizer, max_new_tokens=NEW_TOKENS)
     assert pipe(SOURCES, batch_size=2) == [{"translation_text": text} for text in joint.texts]
-    summarizer = Seq2SeqLSTMSummarizationPipeline(model=separate.model, tokenizer=separate.source_tokenizer,
-                                                  target_tokenizer=separate.target_tokenizer)
+    summarizer = Seq2SeqLSTMSummarizationPipeline(model=separate.model, tokenizer=separate.tokenizer)
     assert summarizer(SOURCES, max_new_tokens=NEW_TOKENS) == [{"summary_text": text} for text in separate.texts]
-    generator = Seq2SeqLSTMText2TextGenerationPipeline(model=separate.model, tokenizer=separate.source_tokenizer,
-                                                       target_tokenizer=str(separate.folder / "target_tokenizer"))
+    generator = Seq2SeqLSTMText2TextGenerationPipeline(model=separate.model,
+                                                       tokenizer=AutoTokenizer.from_pretrained(separate.folder))
     assert generator(SOURCES[0], max_new_tokens=NEW_TOKENS) == [{"generated_text": separate.texts[0]}]
-    # separate vocabularies and no way to find the target tokenizer: an error, not text in the wrong vocabulary
-    with pytest.raises(ValueError, match="target_tokenizer"):
-        Seq2SeqLSTMTranslationPipeline(model=separate.model, tokenizer=separate.source_tokenizer)
+    # separate vocabularies and a one-vocabulary tokenizer: an error, not text in the wrong vocabulary
+    with pytest.raises(ValueError, match="separate source and target vocabularies"):
+        Seq2SeqLSTMTranslationPipeline(model=separate.model, tokenizer=joint.tokenizer)
 
 
 def test_saved_folder_carries_pipeline_code(saved, tmp_path):
     folder = saved["joint"].folder
     config = json.loads((folder / "config.json").read_text())
-    assert config["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
-    package = Path(modeling_seq2seq_lstm.__file__).parent
+    assert config["custom_pipelines"] == CUSTOM_PIPELINES
+    package = Path(configuration_seq2seq_lstm.__file__).parent
     assert (folder / "pipeline_seq2seq_lstm.py").read_bytes() == (package / "pipeline_seq2seq_lstm.py").read_bytes()
     import hf_seq2seq_lstm.pipeline_seq2seq_lstm as pipelines
     for spec in config["custom_pipelines"].values():
@@ -458,12 +481,14 @@ def test_saved_folder_carries_pipeline_code(saved, tmp_path):
 
 
 def test_remote_code_imports_only_torch_and_transformers(saved):
-    """What trust_remote_code runs: the .py files of a saved folder import the standard library, torch,
-    transformers and each other (relative, single level), nothing else."""
-    folder = saved["joint"].folder
+    """What trust_remote_code runs: the .py files of a saved folder (the model's, and the tokenizer's with separate
+    vocabularies) import the standard library, torch, transformers and what transformers itself requires
+    (tokenizers, huggingface_hub), and each other (relative, single level), nothing else."""
+    assert sorted(p.name for p in saved["joint"].folder.glob("*.py")) == sorted(CODE_FILES)
+    folder = saved["separate"].folder
     code_files = sorted(p.name for p in folder.glob("*.py"))
-    assert code_files == sorted(CODE_FILES)
-    allowed = {"torch", "transformers"} | set(sys.stdlib_module_names)
+    assert code_files == sorted((*CODE_FILES, TOKENIZER_CODE_FILE))
+    allowed = {"torch", "transformers", "tokenizers", "huggingface_hub"} | set(sys.stdlib_module_names)
     for name in code_files:
         tree = ast.parse((folder / name).read_text(), filename=name)
         for node in ast.walk(tree):
@@ -508,7 +533,9 @@ def test_model_loading_is_safetensors_only(saved, tmp_path):
 
 
 def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
-    """A folder saved before the pipelines existed: refused as is, shipped with --update_code (dry run: no HTTP)."""
+    """A folder saved before the pipelines existed, and one saved with its target tokenizer in a target_tokenizer/
+    subfolder: refused as is, shipped with --update_code (dry run: no HTTP), the latter with its tokenizer converted
+    into the one two-vocabulary tokenizer and that tokenizer's code."""
     push = load_script("push_to_hub")
     folder = tmp_path / "old"
     shutil.copytree(saved["joint"].folder, folder)
@@ -525,9 +552,41 @@ def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
     for name in ("config.json", "README.md", *CODE_FILES):
         assert f"{name}  (rewritten)" in listed, name
     assert "model.safetensors" in listed and "tokenizer.json" in listed
-    refreshed, code = push.refreshed_code(config)
-    assert refreshed["custom_pipelines"] == modeling_seq2seq_lstm.CUSTOM_PIPELINES
+    assert not any(TOKENIZER_CODE_FILE in line for line in listed)  # a joint vocabulary needs no tokenizer code
+    refreshed, code = push.refreshed_code(config, json.loads((folder / "tokenizer_config.json").read_text()))
+    assert refreshed["custom_pipelines"] == CUSTOM_PIPELINES
+    assert refreshed["auto_map"] == json.loads((saved["joint"].folder / "config.json").read_text())["auto_map"]
+    assert sorted(code) == sorted(CODE_FILES)
     assert code["pipeline_seq2seq_lstm.py"] == (saved["joint"].folder / "pipeline_seq2seq_lstm.py").read_bytes()
+
+    separate = saved["separate"]
+    _, code = push.refreshed_code(config, json.loads((separate.folder / "tokenizer_config.json").read_text()))
+    assert code[TOKENIZER_CODE_FILE] == (separate.folder / TOKENIZER_CODE_FILE).read_bytes()  # named by its auto_map
+
+    # the layout before one tokenizer: the source tokenizer in the folder, the target one in target_tokenizer/
+    legacy = tmp_path / "legacy"
+    shutil.copytree(separate.folder, legacy)
+    for name in ("tokenizer.json", "target_tokenizer.json", "tokenizer_config.json", TOKENIZER_CODE_FILE):
+        (legacy / name).unlink()
+    source_texts, target_texts = training_texts()  # trained as train_tokenizers(joint=False) does
+    train_tokenizer(source_texts, vocab_size=90).save_pretrained(legacy)
+    train_tokenizer(target_texts, vocab_size=90).save_pretrained(legacy / "target_tokenizer")
+    with pytest.raises(SystemExit, match="--update_code"):
+        push.main([str(legacy), "--repo_id", "org/legacy", "--dry_run"])
+    capsys.readouterr()
+    push.main([str(legacy), "--repo_id", "org/legacy", "--dry_run", "--update_code"])
+    listed = capsys.readouterr().out.splitlines()
+    for name in ("tokenizer.json", "target_tokenizer.json", "tokenizer_config.json", TOKENIZER_CODE_FILE, *CODE_FILES):
+        assert f"{name}  (rewritten)" in listed, name
+    assert not any(line.startswith("target_tokenizer/") for line in listed)
+    converted = tmp_path / "converted"
+    converted.mkdir()
+    for name, data in push.converted_tokenizer(legacy).items():
+        (converted / name).write_bytes(data)
+    tokenizer = AutoTokenizer.from_pretrained(converted, trust_remote_code=True)
+    assert type(tokenizer).__name__ == "Seq2SeqLSTMTokenizer"
+    assert tokenizer(SOURCES, text_target=TARGETS)["labels"] == separate.labels
+    assert [text.strip() for text in tokenizer.batch_decode(separate.greedy, skip_special_tokens=True)] == separate.texts
 
 
 # ---- model card ----------------------------------------------------------------------------------------------------
@@ -554,6 +613,9 @@ def test_model_card_metadata_and_model_index(saved, tmp_path):
                     "luong2015effective", "| validation | 20 | 12.35 |"):
         assert section in text, section
     assert "{{" not in text
+    # one tokenizer encodes pairs and decodes; a joint vocabulary is a plain tokenizer, with no code of its own
+    assert "text_target=" in text and "tokenizer.batch_decode(outputs, skip_special_tokens=True)" in text
+    assert "target_tokenizer" not in text and TOKENIZER_CODE_FILE not in text
 
     # a summarization run with separate vocabularies, ROUGE results and training arguments
     folder = tmp_path / "summarizer"
@@ -573,7 +635,12 @@ def test_model_card_metadata_and_model_index(saved, tmp_path):
     assert [(m["name"], m["value"]) for m in results[0]["metrics"]] == [("ROUGE-1", 31.5), ("ROUGE-L", 29.0)]
     assert results[0]["dataset"] == {"name": "org/news", "type": "org/news", "config": "v1", "split": "validation"}
     content = (folder / "README.md").read_text()
-    assert 'subfolder="target_tokenizer"' in content and "| learning rate | 0.003 |" in content
+    assert "| learning rate | 0.003 |" in content
+    # separate vocabularies: the same one-tokenizer usage, the tokenizer's code listed, no target_tokenizer/ subfolder
+    assert "text_target=" in content and f"`{TOKENIZER_CODE_FILE}`" in content and "target_tokenizer" not in content
+    # and the usage code runs as written, pointed at the folder
+    usage = content.split("## How to use", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(usage.replace('repo_id = "org/summarizer"', f"repo_id = {str(folder)!r}"), {})
 
     # no results: still a valid card, with an empty model-index entry
     (folder / "all_results.json").unlink()
