@@ -27,8 +27,6 @@ from transformers_common_tests.test_modeling_common import ModelTesterMixin  # n
 
 # Why a common test does not apply; every other one runs.
 NOT_FOR_A_RECURRENT_MODEL = {
-    "test_past_key_values_format": "the cache is a fixed-size recurrent state (h, c, attentional vector), not per-layer "
-                                   "keys and values that grow with the sequence",
     "test_generation_tester_mixin_inheritance": "GenerationTesterMixin is not in transformers' sdist; our generate() "
                                                 "checks are in test_modeling.py and below",
     "test_attention_outputs": "an RNN has no self-attention: only cross_attentions, whose (B, 1, T, S) shape "
