@@ -16,7 +16,8 @@ def run_cli(main, argv=None) -> int:
     """
     Runs a script's `main(argv)`. An error about the input, the data, a checkpoint, a config field or a diverging
     loss (ValueError, OSError, StrictDataclassError, FloatingPointError) ends it with its message, on one line, on
-    stderr and exit status 1 instead of a traceback; set HF_SEQ2SEQ_LSTM_TRACEBACK=1 to see the traceback. Returns the exit status: `sys.exit(run_cli(main))`.
+    stderr and exit status 1 instead of a traceback; set HF_SEQ2SEQ_LSTM_TRACEBACK=1 to see the traceback. Returns
+    the exit status: `sys.exit(run_cli(main))`.
 
     First it makes glibc keep freed memory for reuse (`allocator.reuse_freed_memory`): every training and generation
     step allocates the same large tensors again, and reused pages cost no page faults.

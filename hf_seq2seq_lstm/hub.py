@@ -19,13 +19,14 @@ from pathlib import Path
 
 import yaml
 
+from .tokenization_seq2seq_lstm import TARGET_TOKENIZER_FILE
+
 logger = logging.getLogger(__name__)
 
 # Package data, so that a wheel install has it too; `model_card.md` at the repository root is a link to this file.
 TEMPLATE_PATH = Path(__file__).resolve().parent / "model_card.md"
 README_NAME = "README.md"
 RESULTS_NAME = "all_results.json"
-TARGET_TOKENIZER_FILE = "target_tokenizer.json"  # as in tokenization_seq2seq_lstm.py, which this module does not import
 # The remote code of a saved folder: the model's, and the tokenizer's where the vocabularies are separate.
 CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
 SEPARATE_TOKENIZER_CODE_FILE = "tokenization_seq2seq_lstm.py"

@@ -54,6 +54,7 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
         if not self.model.can_generate():
             raise ValueError(f"{type(self).__name__} needs a model that can generate, not {type(self.model).__name__}.")
         separate = getattr(self.model.config, "decoder_vocab_size", None) is not None
+        # only the two-vocabulary tokenizer has target_vocab_size (hf_seq2seq_lstm.tokenization.separate_vocabularies)
         if separate and not hasattr(self.tokenizer, "target_vocab_size"):
             raise ValueError(
                 f"This model has separate source and target vocabularies, but the tokenizer "

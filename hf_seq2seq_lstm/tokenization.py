@@ -140,8 +140,9 @@ def target_vocab_size(tokenizer: PreTrainedTokenizerBase) -> int:
 
 
 def separate_vocabularies(tokenizer: PreTrainedTokenizerBase) -> bool:
-    # By name: a tokenizer loaded with trust_remote_code is the class from the model folder, not this package's.
-    return type(tokenizer).__name__ == Seq2SeqLSTMTokenizer.__name__
+    # By what only the two-vocabulary tokenizer has, not by class: one loaded with trust_remote_code is the class from
+    # the model folder, not this package's. The pipeline file applies the same rule.
+    return hasattr(tokenizer, "target_vocab_size")
 
 
 def load_tokenizer(pretrained_directory: str | os.PathLike, **kwargs) -> PreTrainedTokenizerBase:

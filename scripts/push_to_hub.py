@@ -27,6 +27,8 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
+from hf_seq2seq_lstm.tokenization_seq2seq_lstm import TARGET_TOKENIZER_FILE
+
 # Shipped files, relative to the folder (fnmatch patterns; "*" does not cross "/" here: see _shipped).
 SHIPPED = [
     "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json", "*.py",
@@ -34,7 +36,6 @@ SHIPPED = [
     "vocab.*", "merges.txt", "*.model", "README.md", "all_results.json", "train_results.json", "eval_results.json",
     "predict_results.json", "trainer_state.json",
 ]
-TARGET_TOKENIZER_FILE = "target_tokenizer.json"  # the target vocabulary of a two-vocabulary tokenizer
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
