@@ -219,9 +219,9 @@ def run_job(job: Job) -> JobResult:
     if job.save_dir:
         model.save_pretrained(job.save_dir)
         if job.tokenizer_dir:
-            from .tokenization import load_tokenizer
+            from .tokenization import load_tokenizer, save_tokenizer
 
-            load_tokenizer(job.tokenizer_dir).save_pretrained(job.save_dir)
+            save_tokenizer(load_tokenizer(job.tokenizer_dir), job.save_dir)
     tail = losses[-50:]
     return JobResult(job.dataset, job.variant, predictions, train_seconds, sum(tail) / max(len(tail), 1))
 
@@ -245,7 +245,7 @@ def _read_lines(path: str, limit: int | None = None) -> list[str]:
 
 def _multi30k_data(settings: StudySettings, work_dir: str):
     """Tokenizer (trained on the training split, saved to work_dir), training pairs and evaluation texts."""
-    from .tokenization import train_tokenizers
+    from .tokenization import save_tokenizer, train_tokenizers
 
     prefix = os.path.join(settings.multi30k, "{}.{}")
     train_source = _read_lines(prefix.format("train", settings.source_lang), settings.max_train_samples)
@@ -257,7 +257,7 @@ def _multi30k_data(settings: StudySettings, work_dir: str):
     if settings.max_eval_samples:
         eval_source, eval_target = eval_source[:settings.max_eval_samples], eval_target[:settings.max_eval_samples]
     tokenizer = train_tokenizers(train_source, train_target, vocab_size=settings.multi30k_vocab_size)
-    tokenizer.save_pretrained(work_dir)
+    save_tokenizer(tokenizer, work_dir)
     encode = lambda texts: tokenizer(texts)["input_ids"]  # noqa: E731
     train_target_ids = tokenizer(text_target=train_target)["input_ids"]
     train_pairs = [(source, target) for source, target in zip(encode(train_source), train_target_ids)
@@ -279,8 +279,10 @@ def run_study(settings: StudySettings, work_dir: str) -> list[dict]:
     eval_pairs = task.examples(eval_lengths, eval_generator)
     synthetic_tokenizer_dir = None
     if save_root and settings.synthetic:
+        from .tokenization import save_tokenizer
+
         synthetic_tokenizer_dir = os.path.join(work_dir, "synthetic_tokenizer")
-        task.tokenizer().save_pretrained(synthetic_tokenizer_dir)
+        save_tokenizer(task.tokenizer(), synthetic_tokenizer_dir)
     for variant in variants if settings.synthetic else []:
         config = dict(vocab_size=task.vocab_size, embedding_size=settings.embedding_size,
                       hidden_size=settings.hidden_size, dropout=0.0, **variant.config)

@@ -4,11 +4,13 @@ executed from the folder), and choosing a complete checkpoint to resume from aft
 import json
 import logging
 import os
-import re
 import zipfile
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
+
+from .files import CHECKPOINT_NAME
+from .modeling_seq2seq_lstm import shards_outside_folder
 
 logger = logging.getLogger(__name__)
 
@@ -21,15 +23,24 @@ PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt
 
 
 def _safetensors_files(folder: str) -> list[str] | None:
-    """The safetensors weight files of a saved model folder (one file, or the shards of an index); None if none."""
+    """
+    The safetensors weight files of a saved model folder (one file, or the shards of an index); None if none.
+    Shards outside the folder (absolute paths, `..`, symlinks pointing out) are refused.
+    """
     single = os.path.join(folder, "model.safetensors")
     index = os.path.join(folder, "model.safetensors.index.json")
     if os.path.isfile(index):
         try:
             with open(index, encoding="utf-8") as handle:
                 shards = sorted(set(json.load(handle)["weight_map"].values()))
-        except (OSError, ValueError, KeyError, AttributeError) as error:
+            outside = shards_outside_folder(folder, shards)
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as error:
             raise CheckpointError(f"{index} is unreadable or not a safetensors index ({error}).") from error
+        if outside:
+            raise CheckpointError(
+                f"{index} names weight files outside {folder} ({', '.join(outside[:4])}): a model's shards must lie "
+                f"in its folder, so this index is corrupted or was edited; save or download the model again."
+            )
         return [os.path.join(folder, shard) for shard in shards]
     if os.path.isfile(single):
         return [single]
@@ -115,7 +126,9 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
 
     transformers loads a checkpoint whose weights lack some of the model's parameters (e.g. a base model into the
     generation model, or another `attention`) with a warning, those parameters randomly initialized; with `strict`
-    (the default) that is an error here, as are weights whose shapes differ from `config.json`.
+    (the default) that is an error here, as are weights whose shapes differ from `config.json`. Weights stored as
+    another dtype than the model's, holding NaN or infinity, or in shards outside the folder are refused by the
+    model's own `from_pretrained`, whatever `strict`.
 
     Args:
         path: a local folder (checked first with [`check_model_folder`]) or a Hub repo id.
@@ -185,7 +198,6 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
 # Resuming training
 
 
-_CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 
 
 def checkpoint_problem(checkpoint: str | os.PathLike, require_optimizer: bool = True) -> str | None:
@@ -209,7 +221,7 @@ def checkpoint_problem(checkpoint: str | os.PathLike, require_optimizer: bool = 
             step = json.load(handle)["global_step"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         return f"trainer_state.json is unreadable ({type(error).__name__}: {error})"
-    match = _CHECKPOINT_NAME.match(os.path.basename(os.path.normpath(folder)))
+    match = CHECKPOINT_NAME.match(os.path.basename(os.path.normpath(folder)))
     if match and int(match.group(1)) != step:
         return f"trainer_state.json says step {step}, not {match.group(1)}"
     if any(name.startswith(("global_step", "pytorch_model_fsdp", "optimizer_0")) for name in os.listdir(folder)):
@@ -250,7 +262,7 @@ def find_resumable_checkpoint(output_dir: str | os.PathLike, require_optimizer: 
         return None
     steps = sorted(
         (int(match.group(1)), name) for name in os.listdir(folder)
-        if (match := _CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name))
+        if (match := CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name))
     )
     for _, name in reversed(steps):
         checkpoint = os.path.join(folder, name)

@@ -1,6 +1,7 @@
 """Entry points of the command-line scripts: a user error ends a script with its message, not a traceback."""
 
 import os
+import signal
 import sys
 
 from huggingface_hub.errors import StrictDataclassError
@@ -25,6 +26,15 @@ def run_cli(main, argv=None) -> int:
     reuse_freed_memory()
     try:
         main(argv)
+    except BrokenPipeError:  # before USER_ERRORS, of which it is one (an OSError)
+        # The reader of stdout is gone (`| head -1`): stop writing, quietly, with the status of a process killed by
+        # SIGPIPE. Python's shutdown flush of what stdout still buffers would fail again and print "Exception
+        # ignored ... BrokenPipeError", so stdout's descriptor now points to /dev/null (the fix of the `signal`
+        # module's documentation). Exiting rather than dying of SIGPIPE with SIG_DFL restored, as `cat` does, lets
+        # atomic writes clean up, and keeps a broken socket elsewhere from killing the process (which that
+        # documentation warns of).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except USER_ERRORS as error:
         if os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):
             raise
@@ -34,3 +44,17 @@ def run_cli(main, argv=None) -> int:
         print(f"{prefix}error: {message}\n(set {TRACEBACK_VARIABLE}=1 for the traceback)", file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def stop_on_signals() -> None:
+    """
+    For a script's `__main__` block: SIGTERM (what `docker stop` or a scheduler sends) and SIGINT (Ctrl-C) end the
+    run with SystemExit(128 + the signal's number), 143 and 130, the status of a process killed by them, raised
+    wherever the run is, so that `finally` blocks run (`files.atomic_write` removes its temporary file: the old file
+    stays) and Ctrl-C prints no traceback. (Not in `run_cli`, which tests call in-process.)
+    """
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)

@@ -1,12 +1,19 @@
 # Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
-"""Configuration of the LSTM/GRU encoder-decoder (Sutskever et al., 2014) with optional attention.
+"""Configuration of the LSTM/GRU encoder-decoder (Sutskever et al., 2014) with optional attention, and what every
+model file shares without needing torch: the fingerprint of a vocabulary and the atomic save of a folder.
 
 This file is copied next to saved weights for `trust_remote_code`: it imports only transformers, huggingface_hub
-(which transformers requires) and its sibling model files.
+(which transformers requires), the standard library and its sibling model files, and does no I/O at import.
 """
 
 import copy
-from typing import TYPE_CHECKING
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from huggingface_hub.dataclasses import strict
 
@@ -33,6 +40,111 @@ CUSTOM_PIPELINES = {
         ("text2text-generation", "Seq2SeqLSTMText2TextGenerationPipeline"),
     )
 }
+# The temporary folder of a save in progress (see `save_atomically`).
+SAVE_IN_PROGRESS_PREFIX = ".tmp-save_pretrained-"
+
+
+def vocabulary_fingerprint(vocab: dict[str, int]) -> str:
+    """
+    A 16-hex-digit digest (sha256) of a token -> id map, sorted by token: equal for two vocabularies exactly when
+    they give every token the same id (up to hash collisions), whatever their tokenizer classes or files.
+    """
+    pairs = json.dumps(sorted(vocab.items()), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(pairs.encode("utf-8")).hexdigest()[:16]
+
+
+def tokenizer_fingerprints(tokenizer) -> tuple[str, str | None]:
+    """
+    The `(source, target)` vocabulary fingerprints of a tokenizer, as `Seq2SeqLSTMConfig` records them: the target
+    one is None for one shared vocabulary, i.e. a tokenizer without `get_target_vocab` (the two-vocabulary
+    `Seq2SeqLSTMTokenizer` has it). Added tokens count: they are part of the token -> id map.
+    """
+    target = tokenizer.get_target_vocab() if hasattr(tokenizer, "get_target_vocab") else None
+    return vocabulary_fingerprint(tokenizer.get_vocab()), None if target is None else vocabulary_fingerprint(target)
+
+
+def mismatched_vocabularies(config: "Seq2SeqLSTMConfig | dict", tokenizer) -> list[str]:
+    """
+    The sides ("source", "target") whose vocabulary in `tokenizer` is not the one `config` (a `Seq2SeqLSTMConfig`,
+    or the dict of a config.json) recorded at training time. A side without a recorded fingerprint (a model saved
+    before they existed, or resized since) is not compared.
+    """
+    def recorded(side):
+        name = f"{side}_vocab_fingerprint"
+        return config.get(name) if isinstance(config, dict) else getattr(config, name, None)
+
+    return [side for side, actual in zip(("source", "target"), tokenizer_fingerprints(tokenizer))
+            if recorded(side) not in (None, actual)]
+
+
+def fsync_folder(folder: str) -> None:
+    """Makes the renames in `folder` durable (a no-op where folders cannot be opened or synced, e.g. Windows)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _replacement_order(name: str) -> tuple[int, str]:
+    # A file goes in after those it names: the shards before their index, the code and vocabulary files before
+    # config.json / tokenizer_config.json (their auto_map), so a folder read between two renames finds them.
+    return (2 if name.endswith("config.json") else 1 if ".index." in name else 0), name
+
+
+def save_atomically(save_pretrained: Callable[..., Any], save_directory: str | os.PathLike, *args,
+                    **kwargs) -> tuple[Any, list[str]]:
+    """
+    Calls a transformers `save_pretrained(folder, *args, **kwargs)` (a model's, a tokenizer's, ...) on a new
+    temporary folder inside `save_directory`, fsyncs every file it wrote, then moves each over its namesake in
+    `save_directory` with `os.replace`, which is atomic within one filesystem. So a kill, a full disk or an error at
+    any moment leaves each file of `save_directory` whole, as it was or as this save wrote it; an error before the
+    moves (a full disk while writing the weights) leaves the folder untouched. The temporary folder is removed on
+    every exit; one left by a killed process is removed by the next save into the folder, which assumes one save at
+    a time per folder, as transformers' own removal of obsolete shards does.
+
+    Returns:
+        `(result, written)`: what `save_pretrained` returned, paths into the temporary folder (the files a tokenizer
+        reports) made final; and the paths, relative to `save_directory`, of the files it wrote.
+    """
+    target = os.fspath(save_directory)
+    os.makedirs(target, exist_ok=True)
+    for entry in os.scandir(target):
+        if entry.name.startswith(SAVE_IN_PROGRESS_PREFIX) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    if kwargs.get("push_to_hub"):
+        # transformers names the repository after the folder it saves into, which must be ours, not the temporary one
+        kwargs.setdefault("repo_id", os.path.basename(os.path.normpath(target)))
+    temporary = tempfile.mkdtemp(prefix=SAVE_IN_PROGRESS_PREFIX, dir=target)
+    try:
+        result = save_pretrained(temporary, *args, **kwargs)
+        written = sorted(
+            (os.path.relpath(os.path.join(root, name), temporary) for root, _, names in os.walk(temporary)
+             for name in names),
+            key=_replacement_order,
+        )
+        for name in written:
+            with open(os.path.join(temporary, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        for name in written:
+            destination = os.path.join(target, name)
+            os.makedirs(os.path.dirname(destination), exist_ok=True)
+            os.replace(os.path.join(temporary, name), destination)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    fsync_folder(target)
+    if isinstance(result, tuple):
+        result = tuple(
+            os.path.join(target, os.path.relpath(path, temporary))
+            if isinstance(path, str) and path.startswith(temporary + os.sep) else path
+            for path in result
+        )
+    return result, written
 
 
 @strict
@@ -76,6 +188,10 @@ class Seq2SeqLSTMConfig(PreTrainedConfig):
             both vocabularies; the defaults match tokenizers trained with `<pad> <s> </s> <unk>` first.
             `decoder_start_token_id` None means `bos_token_id`.
         use_cache (`bool`, defaults to True): return the decoder state as `past_key_values`.
+        source_vocab_fingerprint / target_vocab_fingerprint (`str`, *optional*): [`vocabulary_fingerprint`] of the
+            source and target vocabularies the model was trained with (target None for one shared vocabulary), so
+            that another tokenizer of the same size is recognised; None means unknown (not checked). Resizing an
+            embedding clears its fingerprint.
     """
 
     model_type = "seq2seq_lstm"
@@ -110,6 +226,8 @@ class Seq2SeqLSTMConfig(PreTrainedConfig):
     decoder_start_token_id: int | None = None
     use_cache: bool = True
     is_encoder_decoder: bool = True
+    source_vocab_fingerprint: str | None = None
+    target_vocab_fingerprint: str | None = None
 
     def __post_init__(self, **kwargs):
         # Like Marian, generation starts from a dedicated token; the BOS token is the natural choice here.

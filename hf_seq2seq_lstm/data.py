@@ -5,22 +5,30 @@
 two string columns, `source` and `target` ([`text_pairs_from_dataset`] does the same for a `DatasetDict` already in
 memory); [`tokenize_pairs`] turns those into `input_ids`, `attention_mask` and `labels`. Keeping one intermediate
 format means tokenizer training, model training and evaluation do not care where the text came from.
-[`read_text_lines`] reads one plain UTF-8 text file, e.g. sources to translate.
+[`read_text_lines`] reads one plain UTF-8 text file, e.g. sources to translate; [`check_input_path`] checks every
+file and folder before it is read.
 """
 
+import csv
+import json
 import logging
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
 
-from datasets import Dataset, DatasetDict, Translation, load_dataset
+from datasets import Dataset, DatasetDict, Features, Translation, Value, load_dataset
+from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
-# File extensions read with the `datasets` builder of the same name; any other path is a parallel-text prefix.
-STRUCTURED_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv"}
+
+# JSON numbers are kept as the text written in the file ("1999", "2.50"): a number is ordinary source or target text
+# (a year, a count, the digits of a toy task), and parsing it to int/float first would change its spelling.
+NUMBERS_AS_WRITTEN = {"parse_int": str, "parse_float": str, "parse_constant": str}
 
 
 def load_text_pairs(
@@ -41,17 +49,26 @@ def load_text_pairs(
 
     Give either `dataset_name` (a Hub dataset or a local dataset folder, read with
     `datasets.load_dataset(dataset_name, dataset_config_name)`; its train/validation/test splits are kept) or one or
-    more of `train_file`, `validation_file`, `test_file`. A file ending in `.json`, `.jsonl` or `.csv` is read with
-    the `datasets` builder of that name. Any other file argument is a parallel-text PREFIX: `PREFIX.<source_lang>`
-    and `PREFIX.<target_lang>` must exist, be UTF-8, have one sentence per line and the same number of lines (e.g.
-    `multi30k/train` for `multi30k/train.de` and `multi30k/train.en`).
+    more of `train_file`, `validation_file`, `test_file`. A file ending in `.json` (JSON Lines, or one JSON array of
+    objects), `.jsonl` (JSON Lines) or `.csv` (with a header row) is read row by row, so that a bad value is named by
+    its line. Any other file argument is a parallel-text PREFIX: `PREFIX.<source_lang>` and `PREFIX.<target_lang>`
+    must exist, be UTF-8, have one sentence per line and the same number of lines (e.g. `multi30k/train` for
+    `multi30k/train.de` and `multi30k/train.en`).
 
     The pairs are taken from plain columns `text_column` -> `summary_column` when both are given, otherwise from a
     `translation` column of `{language: text}` dicts, `source_lang` -> `target_lang`.
 
+    Values, the same for every input: text is kept; a number becomes its text (in json files as written there, e.g.
+    "2.50"; csv cells are always read as the text written in them); a null, or an empty csv cell, is a missing
+    value; a boolean, a list or an object is an error naming its file, row and column, since it is not text and any
+    spelling of it would be a guess. In json/jsonl files every row must have the keys asked for (the `translation`
+    column and both languages, or both columns): a row without them is an error naming it and the keys it has, since
+    a file that mixes language pairs or layouts would otherwise lose those rows without a word.
+
     Cleaning, the same for every input: leading and trailing whitespace is stripped, and pairs whose source or
     target is missing, empty or whitespace-only are skipped (dropped); the number skipped per split is logged as a
-    warning. In parallel files such lines are usually blank separator or trailing lines.
+    warning. In parallel files such lines are usually blank separator or trailing lines. A split left without any
+    pair is an error.
 
     Args:
         dataset_name (`str`, *optional*): name or local path given to `datasets.load_dataset`.
@@ -70,8 +87,10 @@ def load_text_pairs(
         dataset has), each with string columns `source` and `target`.
 
     Raises:
-        `ValueError`: for inconsistent arguments, missing files, parallel files of different lengths, bytes that are
-        not UTF-8, or a dataset without the requested languages or columns. The message says what was found.
+        `ValueError`: for inconsistent arguments; a file or folder that is missing, of the wrong kind, unreadable or
+        empty (see [`check_input_path`]); parallel files of different lengths; bytes that are not UTF-8; json or csv
+        that does not parse; values that are not text; rows without the requested languages or columns; or a split
+        without any pair. The message, one line, names the file (and line or row, and column) and what to do.
     """
     files = {"train": train_file, "validation": validation_file, "test": test_file}
     files = {split: path for split, path in files.items() if path is not None}
@@ -83,15 +102,17 @@ def load_text_pairs(
     _check_pair_arguments(source_lang, target_lang, text_column, summary_column, max_samples)
 
     if dataset_name is not None:
-        raw_splits = load_dataset(dataset_name, dataset_config_name)
+        raw_splits = _load_dataset(dataset_name, dataset_config_name)
     else:
         raw_splits = DatasetDict()
         for split, path in files.items():
-            builder = STRUCTURED_FILE_BUILDERS.get(os.path.splitext(path)[1].lower())
-            if builder is None:
+            read_records = RECORD_READERS.get(os.path.splitext(path)[1].lower())
+            if read_records is None:
                 raw_splits[split] = _read_parallel_text(path, source_lang, target_lang)
             else:
-                raw_splits[split] = load_dataset(builder, data_files=os.fspath(path), split="train")
+                raw_splits[split] = _pairs_from_records(
+                    read_records(path), source_lang, target_lang, text_column, summary_column
+                )
     return text_pairs_from_dataset(
         raw_splits,
         source_lang=source_lang,
@@ -113,11 +134,12 @@ def text_pairs_from_dataset(
 ) -> DatasetDict:
     """
     Turns the train/validation/test splits of a `DatasetDict` (other splits are ignored, with a warning) into
-    `source`/`target` pairs, selecting and cleaning them as [`load_text_pairs`] does; see there for the arguments.
+    `source`/`target` pairs, selecting, converting and cleaning them as [`load_text_pairs`] does; see there for the
+    arguments.
 
     Raises:
-        `ValueError`: for inconsistent arguments, none of the three splits, or a dataset without the requested
-        languages or columns.
+        `ValueError`: for inconsistent arguments, none of the three splits, a dataset without the requested
+        languages or columns, a value that is not text (naming split, row and column), or a split without any pair.
     """
     _check_pair_arguments(source_lang, target_lang, text_column, summary_column, max_samples)
     splits = [split for split in SPLITS if split in dataset_dict]
@@ -133,7 +155,7 @@ def text_pairs_from_dataset(
         dataset = dataset_dict[split]
         if split in max_samples:
             dataset = dataset.select(range(min(max_samples[split], len(dataset))))
-        dataset = _select_pairs(dataset, source_lang, target_lang, text_column, summary_column)
+        dataset = _select_pairs(dataset, split, source_lang, target_lang, text_column, summary_column)
         pairs[split] = _clean_pairs(dataset, split)
     return pairs
 
@@ -161,6 +183,67 @@ def _check_pair_arguments(
         raise ValueError(f"max_samples has unknown splits {sorted(unknown_splits)}; use keys among {list(SPLITS)}.")
 
 
+def check_input_path(path: str | os.PathLike, *, folder: bool = False) -> str:
+    """
+    Checks a file (or, with `folder=True`, a folder) before it is read, and returns it as a `str`. Every file and
+    folder that this module reads comes through here, so that each problem gets the same one-line message naming
+    the path: it does not exist, is a folder where a file is expected (or the other way round) or not a regular file,
+    cannot be read (permissions), or is empty. Bytes that are not UTF-8 are found while reading, by
+    [`read_text_lines`], which names the line.
+
+    A named pipe passes as a file, so that process substitution (`--input <(zcat test.de.gz)`) works; whether it is
+    empty cannot be known before it is read.
+
+    Raises:
+        `ValueError`: naming the path and what to do.
+    """
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path!r} does not exist (a relative path starts at {os.getcwd()!r}). Check the path."
+        ) from None
+    if folder and not stat.S_ISDIR(mode):
+        raise ValueError(
+            f"{path!r} is a file, not a dataset folder. Give a data file as train_file/validation_file/test_file "
+            "(--train_file ... in the scripts), or the folder that holds the dataset's files."
+        )
+    if not folder and stat.S_ISDIR(mode):
+        raise ValueError(f"{path!r} is a folder, not a file. Give a file (for parallel text, its prefix).")
+    if not folder and not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise ValueError(f"{path!r} is not a regular file (a device or a socket). Give a text file.")
+    # A folder needs the x bit as well to open the files in it.
+    if not os.access(path, (os.R_OK | os.X_OK) if folder else os.R_OK):
+        raise ValueError(
+            f"{path!r} cannot be read: permission denied. Give yourself read access, e.g. "
+            f"`chmod u+r{'x' if folder else ''} {path}`."
+        )
+    if folder and not os.listdir(path):
+        raise ValueError(f"{path!r} is an empty folder. Put the dataset's files in it, or give another folder.")
+    if stat.S_ISREG(mode) and os.path.getsize(path) == 0:
+        raise ValueError(f"{path!r} is empty. Give a file with data, or check that the program writing it finished.")
+    return path
+
+
+def _load_dataset(dataset_name: str, dataset_config_name: str | None) -> DatasetDict:
+    """`datasets.load_dataset(dataset_name, dataset_config_name)`, after checking a local folder, with the errors of
+    `datasets` about the folder's data turned into one line naming it."""
+    # A name that exists here, or is written as a path, is a local folder; any other name is a Hub dataset.
+    if os.path.exists(dataset_name) or os.path.isabs(dataset_name) or dataset_name.startswith((".", "~")):
+        check_input_path(dataset_name, folder=True)
+    try:
+        return load_dataset(dataset_name, dataset_config_name)
+    except DatasetGenerationError as error:
+        # The actual problem (a csv line with too many cells, json that does not parse, ...) is the cause.
+        cause = error.__cause__ or error
+        detail = " ".join(str(cause).split())
+        raise ValueError(
+            f"{dataset_name!r}: `datasets` could not read its data ({type(cause).__name__}: {detail}). Fix the file "
+            "it names, or pass the files as train_file/validation_file/test_file, whose errors name the line."
+        ) from error
+
+
 def _read_parallel_text(prefix: str | os.PathLike, source_lang: str | None, target_lang: str | None) -> Dataset:
     """Reads `prefix.<source_lang>` and `prefix.<target_lang>` into a `Dataset` with a `translation` column."""
     if source_lang is None or target_lang is None:
@@ -170,7 +253,8 @@ def _read_parallel_text(prefix: str | os.PathLike, source_lang: str | None, targ
         )
     source_path = f"{os.fspath(prefix)}.{source_lang}"
     target_path = f"{os.fspath(prefix)}.{target_lang}"
-    missing = [path for path in (source_path, target_path) if not os.path.isfile(path)]
+    # Both files at once, since the prefix is the argument the user gave; read_text_lines checks each file further.
+    missing = [path for path in (source_path, target_path) if not os.path.exists(path)]
     if missing:
         hint = ""
         if os.path.isfile(prefix):
@@ -198,76 +282,269 @@ def _read_parallel_text(prefix: str | os.PathLike, source_lang: str | None, targ
 def read_text_lines(path: str | os.PathLike) -> list[str]:
     """
     Reads a UTF-8 text file into its lines, without line breaks (`\\n` or `\\r\\n`) and without a leading byte-order
-    mark; nothing else is stripped or skipped.
+    mark; nothing else is stripped or skipped. Every text file of this module is read here, after
+    [`check_input_path`].
 
     Raises:
-        `ValueError`: naming the file and line number of bytes that are not UTF-8.
+        `ValueError`: for a path that [`check_input_path`] rejects (missing, a folder, unreadable, empty), or naming
+        the file and line number of bytes that are not UTF-8.
     """
-    path = os.fspath(path)
+    path = check_input_path(path)
+    with open(path, "rb") as file:
+        return read_lines(file, repr(path))
+
+
+def read_lines(file: BinaryIO, name: str) -> list[str]:
+    """
+    The lines of a file open in binary mode (a file, or `sys.stdin.buffer`), decoded as [`read_text_lines`] says.
+    `name` names it in errors (e.g. "'train.de'" or "stdin").
+    """
     lines = []
     # Binary mode splits on "\n" only, like the files' producers, whereas text-mode helpers such as str.splitlines
     # also split on Unicode separators that may occur inside a sentence.
-    with open(path, "rb") as file:
-        for line_number, raw_line in enumerate(file, start=1):
-            try:
-                # A UTF-8 byte-order mark (from some Windows editors) is not part of the first sentence.
-                line = raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                raise ValueError(
-                    f"{path!r}, line {line_number}: bytes that are not valid UTF-8 ({error}). Convert the file to "
-                    "UTF-8, e.g. `iconv -f latin1 -t utf-8`."
-                ) from error
-            lines.append(line.rstrip("\r\n"))
+    for line_number, raw_line in enumerate(file, start=1):
+        try:
+            # A UTF-8 byte-order mark (from some Windows editors) is not part of the first sentence.
+            line = raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"{name}, line {line_number}: bytes that are not valid UTF-8 ({error}). Convert it to UTF-8, e.g. "
+                "with `iconv -f latin1 -t utf-8`."
+            ) from error
+        lines.append(line.rstrip("\r\n"))
     return lines
 
 
-def _select_pairs(
-    dataset: Dataset,
+def _json_records(path: str | os.PathLike) -> Iterator[tuple[str, object]]:
+    """
+    `(where, record)` for each row of a json file: one JSON value per line (JSON Lines; blank lines are skipped), or
+    one JSON array, when the file starts with `[`. `where` names the row in errors: "'f.jsonl', line 3", or
+    "'f.json', array index 3" for an array.
+    """
+    path = os.fspath(path)
+    lines = read_text_lines(path)
+    first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("["):
+        for index, record in enumerate(_parse_json(path, "\n".join(lines), first_line=1)):
+            yield f"{path!r}, array index {index}", record
+    else:
+        for line_number, line in enumerate(lines, start=1):
+            if line.strip():
+                yield f"{path!r}, line {line_number}", _parse_json(path, line, first_line=line_number)
+
+
+def _parse_json(path: str, text: str, first_line: int) -> object:
+    """`json.loads(text)`, numbers as written; an error names the line of the file (`text` starts at `first_line`)."""
+    try:
+        return json.loads(text, **NUMBERS_AS_WRITTEN)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path!r}, line {first_line + error.lineno - 1}: not valid JSON ({error.msg}, column {error.colno}). "
+            "Give one JSON object per line (JSON Lines), or one JSON array of objects."
+        ) from None
+
+
+def _csv_records(path: str | os.PathLike) -> Iterator[tuple[str, dict[str, str]]]:
+    """
+    `(where, record)` for each row of a csv file with a header row; `where` is "'f.csv', line 3" (the line where the
+    row starts). Lines that are blank, or of blank cells only, are skipped.
+    """
+    path = os.fspath(path)
+    # Every cell is read as the text written in it, with no type inference (pandas would make a column of years
+    # int64 and "NA" a null): a column of years or all-numeric sources is ordinary text data, and "007", "2.50" or
+    # "NA" keep their spelling. An empty cell is a missing value, like an empty line of parallel text.
+    # strict: a quote left open would otherwise take the rest of the file into one cell.
+    reader = csv.reader((line + "\n" for line in read_text_lines(path)), strict=True)
+    header = None
+    end = 0
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num
+            if not "".join(cells).strip():
+                continue
+            if header is None:
+                header = cells
+            elif len(cells) != len(header):
+                raise ValueError(
+                    f"{path!r}, line {start}: {len(cells)} cells, but the header has {len(header)} ({header}). "
+                    'Quote cells that contain a comma or a line break ("a, b"); give every row the header\'s columns.'
+                )
+            else:
+                yield f"{path!r}, line {start}", dict(zip(header, cells))
+    except csv.Error as error:
+        raise ValueError(f"{path!r}, line {end + 1}: not valid csv ({error}). Fix the quoting of that row.") from None
+
+
+# File extensions read as rows of named values; any other path is a parallel-text prefix.
+RECORD_READERS: dict[str, Callable[[str | os.PathLike], Iterator[tuple[str, object]]]] = {
+    ".json": _json_records,
+    ".jsonl": _json_records,
+    ".csv": _csv_records,
+}
+
+
+def _pairs_from_records(
+    records: Iterable[tuple[str, object]],
     source_lang: str | None,
     target_lang: str | None,
     text_column: str | None,
     summary_column: str | None,
 ) -> Dataset:
-    """Maps a dataset's `translation` column or its text/summary columns to `source`/`target`."""
-    if text_column is not None:
-        missing = [column for column in (text_column, summary_column) if column not in dataset.column_names]
-        if missing:
-            raise ValueError(
-                f"Columns {missing} not found; the dataset has columns {dataset.column_names}. Set text_column and "
-                "summary_column to two of them."
-            )
-        return dataset.map(
-            lambda batch: {"source": batch[text_column], "target": batch[summary_column]},
-            batched=True,
-            remove_columns=dataset.column_names,
-        )
+    """
+    The pairs of `records` (`(where, record)` for each row, `where` naming it in errors) in the layout of a dataset:
+    a `translation` column of `{source_lang: text, target_lang: text}`, or the columns `text_column` and
+    `summary_column`, every value text or None (missing), converted as [`load_text_pairs`] says.
 
-    if "translation" not in dataset.column_names:
-        raise ValueError(
-            f"No `translation` column; the dataset has columns {dataset.column_names}. Give text_column and "
-            "summary_column to read plain columns."
+    The first row's keys are the ones the data has: when it lacks those asked for, the error lists what it has, as
+    for a dataset. A later row without them is an error naming it, its keys and the first row.
+    """
+    plain = text_column is not None
+    wanted = (text_column, summary_column) if plain else (source_lang, target_lang)
+    columns = wanted if plain else tuple(f"translation.{language}" for language in wanted)
+    sources, targets = [], []
+    first_where = None
+    for where, record in records:
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: {_kind(record)} is not a row; give each row as an object {{column: value}}.")
+        if plain:
+            holder = record
+        else:
+            _check_keys(where, record, ["translation"], "translation", first_where)
+            holder = record["translation"]
+            if holder is not None and not isinstance(holder, dict):
+                raise ValueError(
+                    f"{where}, column 'translation': {_kind(holder)} is not a translation; give an object "
+                    '{"language": "text", ...}.'
+                )
+        if holder is None:  # `"translation": null` is a missing pair, like a null text
+            source, target = None, None
+        else:
+            _check_keys(where, holder, wanted, "columns" if plain else "languages", first_where)
+            source, target = (_as_text(holder[key], f"{where}, column {name!r}") for key, name in zip(wanted, columns))
+        sources.append(source)
+        targets.append(target)
+        first_where = first_where or where
+
+    if plain:
+        features = Features({text_column: Value("string"), summary_column: Value("string")})
+        return Dataset.from_dict({text_column: sources, summary_column: targets}, features=features)
+    features = Features({"translation": {language: Value("string") for language in wanted}})
+    translations = [{source_lang: source, target_lang: target} for source, target in zip(sources, targets)]
+    return Dataset.from_dict({"translation": translations}, features=features)
+
+
+def _check_keys(where: str, found: Iterable[str], wanted: Iterable[str], kind: str, first_where: str | None = None):
+    """
+    Raises a `ValueError` if keys of `wanted` are not in `found`: the columns of plain text (`kind` "columns"), the
+    `translation` column ("translation") or the languages of that column ("languages"). `first_where` names the
+    first row when `where` is a later one (which then lacks keys that the first row has).
+    """
+    found = list(found)
+    missing = [key for key in dict.fromkeys(wanted) if key not in found]
+    if not missing:
+        return
+    holder = "the dataset has" if first_where is None else "this row has"
+    if kind == "columns":
+        problem = f"Columns {missing} not found; {holder} columns {found}"
+        fix = "Set text_column and summary_column to two of them."
+    elif kind == "translation":
+        problem = f"No `translation` column; {holder} columns {found}"
+        fix = "Give text_column and summary_column to read plain columns."
+    else:
+        problem = f"The `translation` column has no language(s) {missing}; it has {found}"
+        fix = "Set source_lang and target_lang to two of them."
+    if first_where is not None:
+        fix = f"{first_where} has them: every row needs the same keys; split data mixing language pairs or layouts."
+    raise ValueError(f"{where}: {problem}. {fix}")
+
+
+def _kind(value: object) -> str:
+    """What a JSON-like value is, for error messages: "a list", "an object", "a boolean", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def _as_text(value: object, where: str) -> str | None:
+    """
+    `value` as text: a string as it is, None (missing) as None, an int or float as its text, since numbers are
+    ordinary data (years, counts, digits); anything else raises a `ValueError` naming `where`. Booleans are rejected
+    rather than spelled "True" or "true": text data holds no booleans, so one means a wrong column or a broken export.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    shown = json.dumps(value, ensure_ascii=False, default=repr)  # as a JSON file would spell it: true, ["a"]
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    if isinstance(value, bool):
+        fix = f'Write it as a string ("{shown}") if it is meant as text, or choose the text column or language.'
+    else:
+        fix = "Give each source and target as one string (or number)."
+    raise ValueError(f"{where}: {_kind(value)} ({shown}) is not text. {fix}")
+
+
+def _select_pairs(
+    dataset: Dataset,
+    split: str,
+    source_lang: str | None,
+    target_lang: str | None,
+    text_column: str | None,
+    summary_column: str | None,
+) -> Dataset:
+    """Maps a dataset's `translation` column or its text/summary columns to `source`/`target` text."""
+    where = f"Split {split!r}"
+    if text_column is not None:
+        _check_keys(where, dataset.column_names, (text_column, summary_column), "columns")
+        columns = (text_column, summary_column)
+    else:
+        _check_keys(where, dataset.column_names, ["translation"], "translation")
+        feature = dataset.features["translation"]
+        if not isinstance(feature, (Translation, dict)):
+            # `datasets` types the column as Json when its rows have different keys (e.g. de-en and fr-en) or are not
+            # all objects: check it row by row, which names the first row that differs.
+            rows = ((f"{where}, row {index}", row) for index, row in enumerate(dataset))
+            dataset = _pairs_from_records(rows, source_lang, target_lang, None, None)
+            feature = dataset.features["translation"]
+        # `Translation` features (Hub datasets) list their languages; others give a dict of one feature per language.
+        languages = feature.languages if isinstance(feature, Translation) else list(feature)
+        _check_keys(where, languages, (source_lang, target_lang), "languages")
+        columns = (f"translation.{source_lang}", f"translation.{target_lang}")
+
+    def to_text(batch, indices):
+        if text_column is not None:
+            values = (batch[text_column], batch[summary_column])
+        else:
+            pairs = [pair or {} for pair in batch["translation"]]  # a null pair is missing, like a null text
+            values = ([pair.get(source_lang) for pair in pairs], [pair.get(target_lang) for pair in pairs])
+        source, target = (
+            [_as_text(value, f"{where}, row {index}, column {column!r}") for value, index in zip(side, indices)]
+            for side, column in zip(values, columns)
         )
-    feature = dataset.features["translation"]
-    # `Translation` features (Hub datasets) list their languages; json files give a dict of one feature per language.
-    languages = list(feature.languages) if isinstance(feature, Translation) else list(feature)
-    missing = [lang for lang in (source_lang, target_lang) if lang not in languages]
-    if missing:
-        raise ValueError(
-            f"The `translation` column has no language(s) {missing}; it has {languages}. Set source_lang and "
-            "target_lang to two of them."
-        )
+        return {"source": source, "target": target}
+
     return dataset.map(
-        lambda batch: {
-            "source": [pair[source_lang] for pair in batch["translation"]],
-            "target": [pair[target_lang] for pair in batch["translation"]],
-        },
+        to_text,
         batched=True,
+        with_indices=True,
         remove_columns=dataset.column_names,
+        features=Features({"source": Value("string"), "target": Value("string")}),
     )
 
 
 def _clean_pairs(dataset: Dataset, split: str) -> Dataset:
-    """Strips whitespace and drops pairs with a missing or blank side, logging how many were dropped."""
+    """
+    Strips whitespace and drops pairs with a missing or blank side, logging how many were dropped; raises a
+    `ValueError` when none is left, since an empty split would only fail later, less clearly.
+    """
 
     def strip(batch):
         return {
@@ -280,6 +557,11 @@ def _clean_pairs(dataset: Dataset, split: str) -> Dataset:
         lambda batch: [bool(source and target) for source, target in zip(batch["source"], batch["target"])],
         batched=True,
     )
+    if not len(kept):
+        raise ValueError(
+            f"Split {split!r} has no pair with both a source and a target (of {len(stripped)} rows, all were empty or "
+            "missing). Check its data: the columns or languages chosen, and the file's content."
+        )
     if len(kept) < len(stripped):
         logger.warning(
             "Split %r: skipped %d of %d pairs whose source or target is empty or whitespace-only.",
@@ -316,8 +598,8 @@ def tokenize_pairs(
         return tokenizer(text_target=texts, **kwargs)
 
     def tokenize(batch):
-        sources, sources_truncated = _encode_truncated(tokenizer, batch["source"], max_source_length)
-        targets, targets_truncated = _encode_truncated(encode_targets, batch["target"], max_target_length)
+        sources, sources_truncated = encode_truncated(tokenizer, batch["source"], max_source_length)
+        targets, targets_truncated = encode_truncated(encode_targets, batch["target"], max_target_length)
         return {
             "input_ids": sources["input_ids"],
             "attention_mask": sources["attention_mask"],
@@ -348,7 +630,7 @@ def tokenize_pairs(
     return tokenized
 
 
-def _encode_truncated(encode: Callable, texts: list[str], max_length: int) -> tuple[dict, list[bool]]:
+def encode_truncated(encode: Callable, texts: list[str], max_length: int) -> tuple[dict, list[bool]]:
     """
     Encodes `texts` with `encode` (a tokenizer, or a function called like one) truncated to `max_length` tokens, and
     flags which ones were truncated.

@@ -10,8 +10,13 @@ K = encoder output size (encoder_hidden_size x directions), L = decoder_layers, 
 """
 
 from collections.abc import Callable
+import contextvars
 from dataclasses import dataclass
+import json
 import math
+import os
+import re
+import struct
 
 import torch
 from torch import nn
@@ -22,9 +27,15 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.processing_utils import Unpack
-from transformers.utils import TransformersKwargs, can_return_tuple, logging
+from transformers.utils import (
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    TransformersKwargs,
+    can_return_tuple,
+    logging,
+)
 
-from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig, save_atomically
 
 
 logger = logging.get_logger(__name__)
@@ -531,6 +542,119 @@ class LogitsCrossEntropy(torch.autograd.Function):
         return grad.to(ctx.logits_dtype), None, None
 
 
+# Safetensors' names (the `dtype` of a tensor in a file's header) of the floating-point dtypes weights can have.
+SAFETENSORS_FLOAT_DTYPES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+# Set by `from_pretrained` for the load it runs: whether the caller passed `dtype=`, in which case weights stored in
+# another floating-point type are converted on purpose, rather than because config.json does not describe the file.
+_DTYPE_REQUESTED = contextvars.ContextVar("seq2seq_lstm_dtype_requested", default=False)
+
+
+def _listed(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def safetensors_header_dtypes(path: str) -> dict[str, str]:
+    """
+    Tensor name -> dtype ("F32", "I32", ...) as the header of a safetensors file declares it. Read with the standard
+    library (the format: an 8-byte little-endian header length, then a JSON header), as remote code may not import
+    safetensors. Empty when the header is unreadable: loading then fails with safetensors' own error.
+    """
+    try:
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > os.fstat(handle.fileno()).st_size:
+                return {}
+            header = json.loads(handle.read(length))
+        return {name: entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
+    except (OSError, ValueError, struct.error, AttributeError, KeyError, TypeError):
+        return {}
+
+
+def shards_outside_folder(folder: str | None, names: list[str]) -> list[str]:
+    """
+    The weight files named by a `model.safetensors.index.json` that do not lie in the model's folder: absolute paths
+    and names with `..` always (transformers joins the names to the folder as they are, so an index could make
+    `from_pretrained` read a file anywhere), and, for a local `folder`, names that a symlink resolves outside it. A
+    folder of the Hub cache (`<repo>/snapshots/<revision>/`) may link into its repository's `blobs/`, as the cache
+    does. `folder` None means a Hub repo id, whose names are checked as names only.
+    """
+    outside = [name for name in names if os.path.isabs(name) or ".." in re.split(r"[\\/]", name)]
+    if folder is not None:
+        root = os.path.realpath(folder)
+        roots = [root]
+        if os.path.basename(os.path.dirname(root)) == "snapshots":
+            roots.append(os.path.join(os.path.dirname(os.path.dirname(root)), "blobs"))
+        for name in names:
+            resolved = os.path.realpath(os.path.join(root, name))
+            if name not in outside and not any(os.path.commonpath([resolved, allowed]) == allowed for allowed in roots):
+                outside.append(name)
+    return outside
+
+
+def _check_stored_dtypes(model: nn.Module, checkpoint_files: list[str], name: str):
+    """
+    Refuses weights whose header declares another dtype than the model's, which transformers would cast silently:
+    integer or boolean data always (its bits read as numbers are garbage), another floating-point type unless
+    `from_pretrained(dtype=...)` asked for the conversion.
+    """
+    expected = {key: SAFETENSORS_FLOAT_DTYPES.get(tensor.dtype) for key, tensor in model.state_dict().items()}
+    convert = _DTYPE_REQUESTED.get()
+    wrong, corrupted = [], False
+    for path in checkpoint_files:
+        for key, stored in safetensors_header_dtypes(path).items():
+            wanted = expected.get(key)
+            floating = stored in SAFETENSORS_FLOAT_DTYPES.values()
+            if wanted is None or stored == wanted or (floating and convert):
+                continue
+            wrong.append(f"{key} {stored} in {os.path.basename(path)} vs {wanted}")
+            corrupted = corrupted or not floating
+    if wrong:
+        hint = (
+            "integer or boolean data in floating-point weights means a corrupted or edited safetensors header; "
+            "re-save or re-download the model" if corrupted else
+            "config.json's dtype does not describe the file; pass dtype= to from_pretrained to convert the weights, "
+            "or fix dtype in config.json"
+        )
+        raise ValueError(f"{len(wrong)} weight tensor(s) of {name} are stored as another dtype than the model's "
+                         f"({_listed(wrong, 3)}): {hint}.")
+
+
+def _check_finite(model: nn.Module, loading_info, name: str):
+    """Refuses loaded weights holding NaN or infinity (weights the files lack are initialized later, so skipped)."""
+    not_loaded = loading_info.missing_and_mismatched()
+    broken = [
+        key for key, tensor in [*model.named_parameters(), *model.named_buffers()]
+        if key not in not_loaded and tensor.is_floating_point() and tensor.device.type != "meta"
+        and not torch.isfinite(tensor).all()
+    ]
+    if broken:
+        raise ValueError(
+            f"{len(broken)} weight tensor(s) of {name} hold NaN or infinite values ({_listed(broken)}): the file is "
+            f"corrupted or was saved from a diverged run; use an earlier checkpoint, or re-save or re-download the "
+            f"model."
+        )
+
+
+def _remove_superseded_weights(folder: str, written: list[str], variant: str | None):
+    """
+    After a save into `folder` that wrote `written`, removes the weight files of an earlier save that it replaces
+    but that have other names: `model.safetensors` after a sharded save, the index and shards after an unsharded
+    one, shards of another count. (transformers removes them before writing; here the new files come first.)
+    """
+
+    def with_variant(file_name):  # as transformers names variants: model.safetensors -> model.fp16.safetensors
+        stem, extension = file_name.rsplit(".", 1)
+        return f"{stem}.{variant}.{extension}" if variant else file_name
+
+    single, index = with_variant(SAFE_WEIGHTS_NAME), with_variant(SAFE_WEIGHTS_INDEX_NAME)
+    if single not in written and index not in written:
+        return  # an adapter (PEFT) save writes no model weights: the folder's stay
+    shard = re.compile(re.escape(single.removesuffix(".safetensors")) + r"-\d{5}-of-\d{5}\.safetensors")
+    for file_name in os.listdir(folder):
+        if file_name not in written and (file_name in (single, index) or shard.fullmatch(file_name)):
+            os.remove(os.path.join(folder, file_name))
+
+
 class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
     config_class = Seq2SeqLSTMConfig
     config: Seq2SeqLSTMConfig
@@ -585,13 +709,86 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         # The base class ties nothing unless `tie_word_embeddings`; shared embeddings are tied without it.
         return dict(self._tied_weights_keys or {})
 
-    def save_pretrained(self, save_directory, *args, **kwargs):
+    def save_pretrained(self, save_directory, is_main_process: bool = True, state_dict: dict | None = None,
+                        push_to_hub: bool = False, max_shard_size: int | str = "50GB", variant: str | None = None,
+                        **kwargs):
+        r"""
+        [`~PreTrainedModel.save_pretrained`], atomic per file (see `save_atomically`): saving over an existing model,
+        a kill or a full disk at any moment leaves every file whole, old or new, and an error while the weights are
+        written leaves the old model as it was. Weight files of the earlier save that the new ones supersede
+        (`model.safetensors` after a sharded save, the index and shards after an unsharded one) are removed once
+        the new ones are in place. Distributed checkpoints, and ranks that write nothing, are transformers' own.
+        """
         # transformers writes only the saved class's own auto class into `auto_map`; list both model classes of this
         # file (copied next to the weights with the configuration and pipeline files) so that AutoModel and
         # AutoModelForSeq2SeqLM both load the folder with trust_remote_code=True.
         if self._auto_class is not None:
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **MODEL_AUTO_MAP}
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        options = dict(is_main_process=is_main_process, state_dict=state_dict, push_to_hub=push_to_hub,
+                       max_shard_size=max_shard_size, variant=variant, **kwargs)
+        if (os.path.isfile(save_directory) or kwargs.get("distributed_checkpoint")
+                or not self.should_save_on_this_rank(is_main_process)):
+            # transformers refuses a file; every rank writes its part of a distributed checkpoint; a rank that writes
+            # nothing only joins the gathers of the weights.
+            return super().save_pretrained(save_directory, **options)
+        _, written = save_atomically(super().save_pretrained, save_directory, **options)
+        _remove_superseded_weights(os.fspath(save_directory), written, variant)
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        r"""
+        [`~PreTrainedModel.from_pretrained`], refusing with a one-line `ValueError`, naming the tensors or files,
+        weights that would load as garbage or from elsewhere:
+
+        - tensors stored as another dtype than the model's: integer or boolean data always, another floating-point
+          type unless `dtype=` asks for the conversion (transformers casts both silently);
+        - tensors holding NaN or infinite values;
+        - shards named by `model.safetensors.index.json` outside the folder (absolute, `..`, or a symlink out).
+
+        Weights of other shapes than config.json implies are refused by transformers itself (a `RuntimeError` after
+        its load report) unless `ignore_mismatched_sizes=True`; missing weights stay a warning, as loading a base
+        model into the generation model (a new `lm_head`) is a supported use.
+        """
+        requested = kwargs.get("dtype", kwargs.get("torch_dtype"))
+        token = _DTYPE_REQUESTED.set(requested is not None and requested != "auto")
+        try:
+            return super().from_pretrained(*args, **kwargs)
+        finally:
+            _DTYPE_REQUESTED.reset(token)
+
+    @staticmethod
+    def _load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs):
+        # transformers' step between building the empty model and initializing what the files lack: the files are
+        # checked before their weights are read, the loaded weights right after.
+        name = load_config.pretrained_model_name_or_path
+        if load_config.sharded_metadata is not None:
+            local = name is not None and os.path.isdir(name)
+            folder = os.path.join(name, load_config.download_kwargs.get("subfolder") or "") if local else None
+            outside = shards_outside_folder(folder, sorted(set(load_config.sharded_metadata["weight_map"].values())))
+            if outside:
+                raise ValueError(
+                    f"The model.safetensors.index.json of {name} names weight files outside its folder "
+                    f"({_listed(outside)}): a model's shards must lie in its folder; re-save or re-download the model."
+                )
+        if checkpoint_files and load_config.hf_quantizer is None:  # quantized weights are stored as integers
+            _check_stored_dtypes(model, checkpoint_files, name)
+        loading_info, disk_offload_index = PreTrainedModel._load_pretrained_model(
+            model, state_dict, checkpoint_files, load_config, *args, **kwargs
+        )
+        _check_finite(model, loading_info, name)
+        return loading_info, disk_offload_index
+
+    def resize_token_embeddings(self, *args, **kwargs) -> nn.Embedding:
+        """
+        [`~PreTrainedModel.resize_token_embeddings`]. A new size clears `config.source_vocab_fingerprint`, which
+        described the old vocabulary; set it anew with `tokenizer_fingerprints(tokenizer)` (configuration file) to
+        keep the tokenizer check.
+        """
+        size = self.get_input_embeddings().num_embeddings
+        embeddings = super().resize_token_embeddings(*args, **kwargs)
+        if embeddings.num_embeddings != size:
+            self.config.source_vocab_fingerprint = None
+        return embeddings
 
     @classmethod
     def _supports_default_dynamic_cache(cls) -> bool:
@@ -769,12 +966,15 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
     def resize_decoder_token_embeddings(self, new_num_tokens: int, mean_resizing: bool = True) -> nn.Embedding:
         """
         Resizes the target vocabulary (decoder embedding and output layer, tied or not) to `new_num_tokens`, as
-        Marian's method of that name does; `config.decoder_vocab_size` becomes `new_num_tokens`.
+        Marian's method of that name does; `config.decoder_vocab_size` becomes `new_num_tokens`, and a new size clears
+        `config.target_vocab_fingerprint`.
         """
         if self.config.share_embeddings:
             raise ValueError(
                 "share_embeddings=True: source and target share one embedding; use resize_token_embeddings."
             )
+        if new_num_tokens != self.config.target_vocab_size:
+            self.config.target_vocab_fingerprint = None  # it described the old target vocabulary
         self._resize_target_side(new_num_tokens, mean_resizing)
         self.config.decoder_vocab_size = new_num_tokens
         return self.model.get_decoder_input_embeddings()

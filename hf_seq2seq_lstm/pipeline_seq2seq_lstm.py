@@ -12,12 +12,17 @@ works without this package installed. For a model object in memory, build the cl
 
     Seq2SeqLSTMTranslationPipeline(model=model, tokenizer=tokenizer)
 
-This file is copied next to saved weights for `trust_remote_code`: it imports only transformers (the model, its
-tokenizer and their code come through the Auto classes).
+This file is copied next to saved weights for `trust_remote_code`: it imports only transformers and the sibling
+configuration file (the model, its tokenizer and their code come through the Auto classes).
 """
 
 from transformers import GenerationConfig, Pipeline
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, logging
+
+from .configuration_seq2seq_lstm import mismatched_vocabularies
+
+
+logger = logging.get_logger(__name__)
 
 
 class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
@@ -33,7 +38,8 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
     `return_tensors`, `clean_up_tokenization_spaces`.
 
     The tokenizer encodes the source and decodes the generated ids: with separate source and target vocabularies it
-    is the two-vocabulary tokenizer saved with the model (`Seq2SeqLSTMTokenizer`), which decodes target ids.
+    is the two-vocabulary tokenizer saved with the model (`Seq2SeqLSTMTokenizer`), which decodes target ids. A
+    tokenizer whose vocabularies are not those config.json recorded at training time gets a warning.
     """
 
     return_name = "generated"
@@ -62,6 +68,14 @@ class Seq2SeqLSTMText2TextGenerationPipeline(Pipeline):
                 f"vocabulary: pass the model's two-vocabulary tokenizer (AutoTokenizer.from_pretrained(folder, "
                 f"trust_remote_code=True)); a folder saved with a target_tokenizer/ subfolder is converted by "
                 f"hf_seq2seq_lstm.tokenization.load_tokenizer(folder).save_pretrained(folder)."
+            )
+        # A warning, not an error: a user may knowingly pair a model with a tokenizer edited in ways that keep its ids.
+        mismatched = mismatched_vocabularies(self.model.config, self.tokenizer)
+        if mismatched:
+            logger.warning(
+                f"The tokenizer's {' and '.join(mismatched)} vocabulary is not the one this model was trained with "
+                f"(config.json's {mismatched[0]}_vocab_fingerprint): the model reads its ids as other tokens, so the "
+                f"outputs will be garbage. Use the tokenizer saved with the model."
             )
 
     def _sanitize_parameters(

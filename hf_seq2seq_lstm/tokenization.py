@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from .configuration_seq2seq_lstm import save_atomically
 from .tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 
 
@@ -158,3 +159,16 @@ def load_tokenizer(pretrained_directory: str | os.PathLike, **kwargs) -> PreTrai
         tokenizer_object=source.backend_tokenizer, target_tokenizer_object=Tokenizer.from_file(legacy_target),
         **{name: getattr(source, name) for name in SPECIAL_TOKENS}, name_or_path=source.name_or_path,
     )
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, save_directory: str | os.PathLike, **kwargs) -> tuple[str, ...]:
+    """
+    `tokenizer.save_pretrained(save_directory, **kwargs)`, atomic per file for any tokenizer: saving over an existing
+    one, a kill or a full disk at any moment leaves every file whole, old or new (see
+    `configuration_seq2seq_lstm.save_atomically`). The two-vocabulary tokenizer's own `save_pretrained` already is;
+    a plain fast tokenizer's (one shared vocabulary) is transformers', which rewrites the files in place.
+
+    Returns:
+        The paths of the files written, as `save_pretrained` returns them.
+    """
+    return save_atomically(tokenizer.save_pretrained, save_directory, **kwargs)[0]

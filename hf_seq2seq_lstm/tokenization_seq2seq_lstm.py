@@ -9,15 +9,22 @@ way transformers switches any tokenizer for `text_target=`:
     batch = tok(["ein Satz"], text_target=["a sentence"])    # input_ids: source ids, labels: target ids
     tok.batch_decode(model.generate(**tok(["ein Satz"], return_tensors="pt")), skip_special_tokens=True)
 
-This file is copied next to saved weights for `trust_remote_code`: it imports only tokenizers and transformers.
+This file is copied next to saved weights for `trust_remote_code`: it imports only tokenizers, transformers, the
+standard library and the sibling configuration file (which needs no torch).
 """
 
+import json
 import os
 
 from tokenizers import Tokenizer
 
 from transformers import TokenizersBackend
+from transformers.utils import logging
 
+from .configuration_seq2seq_lstm import mismatched_vocabularies, save_atomically
+
+
+logger = logging.get_logger(__name__)
 
 TARGET_TOKENIZER_FILE = "target_tokenizer.json"
 
@@ -37,7 +44,8 @@ class Seq2SeqLSTMTokenizer(TokenizersBackend):
     - The special tokens (`pad_token_id`, `bos_token_id`, `eos_token_id`, `unk_token_id`) have the same ids in both
       vocabularies; the model config holds one set.
 
-    `save_pretrained` writes `tokenizer.json` (source), `target_tokenizer.json` (target) and `tokenizer_config.json`.
+    `save_pretrained` writes `tokenizer.json` (source), `target_tokenizer.json` (target) and `tokenizer_config.json`,
+    each atomically.
 
     Args:
         tokenizer_file (`str`, *optional*): path of the source `tokenizer.json`.
@@ -75,6 +83,36 @@ class Seq2SeqLSTMTokenizer(TokenizersBackend):
                     f"vocabulary: the model has one set of special-token ids, so train both tokenizers with the same "
                     f"special tokens first."
                 )
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        r"""
+        [`~PreTrainedTokenizerBase.from_pretrained`]; from a local model folder, warns when a vocabulary differs from
+        the one its config.json recorded at training time (`source_vocab_fingerprint`, `target_vocab_fingerprint`):
+        the model would read the ids as other tokens.
+        """
+        tokenizer = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        folder = os.path.join(os.fspath(pretrained_model_name_or_path), kwargs.get("subfolder") or "")
+        try:
+            with open(os.path.join(folder, "config.json"), encoding="utf-8") as handle:
+                config = json.load(handle)
+        except (OSError, ValueError, TypeError):
+            return tokenizer  # a Hub id, a tokenizer without a model, or a broken config.json (the model's to report)
+        mismatched = mismatched_vocabularies(config, tokenizer) if isinstance(config, dict) else []
+        if mismatched:
+            logger.warning(
+                f"The {' and '.join(mismatched)} vocabulary of the tokenizer in {folder} is not the one the model's "
+                f"config.json beside it was trained with: the model would read its ids as other tokens. Use the "
+                f"tokenizer saved with the model."
+            )
+        return tokenizer
+
+    def save_pretrained(self, save_directory, *args, **kwargs) -> tuple[str, ...]:
+        """
+        [`~PreTrainedTokenizerBase.save_pretrained`], atomic per file (see `save_atomically`): saving over an
+        existing tokenizer, a kill or a full disk at any moment leaves every file whole, old or new.
+        """
+        return save_atomically(super().save_pretrained, save_directory, *args, **kwargs)[0]
 
     @classmethod
     def convert_to_native_format(cls, trust_remote_code=False, **kwargs):

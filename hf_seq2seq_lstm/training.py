@@ -1,19 +1,28 @@
 """Trainer glue: building a model for a tokenizer, metrics for `predict_with_generate`, a trainer that stops on a
-non-finite loss and keeps the saved generation config clean, and a wall-time limit the learning rate can decay to."""
+non-finite loss, keeps the saved generation config clean and writes its results files atomically, a wall-time limit
+the learning rate can decay to, a checkpoint and a clean stop on SIGTERM/SIGINT, and the check that a resumed run
+builds the model its checkpoint holds."""
 
+import contextlib
 import copy
+import dataclasses
+import json
 import logging
 import math
 import os
 import shutil
+import signal
+import threading
 import time
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from transformers import GenerationConfig, Seq2SeqTrainer, TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
+from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig, mismatched_vocabularies, tokenizer_fingerprints
+from .files import atomic_write_json
 from .metrics import text_scorer
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from .tokenization import separate_vocabularies, target_vocab_size
@@ -53,10 +62,14 @@ def special_token_ids(tokenizer) -> dict:
 
 
 def new_model(tokenizer, **config_kwargs) -> Seq2SeqLSTMForConditionalGeneration:
-    """A fresh model sized to the tokenizer's vocabularies, with its special-token ids."""
+    """A fresh model sized to the tokenizer's vocabularies, with its special-token ids and the fingerprints of its
+    vocabularies (which `check_tokenizer_matches_model` compares with a tokenizer later)."""
+    source_fingerprint, target_fingerprint = tokenizer_fingerprints(tokenizer)
     config = Seq2SeqLSTMConfig(
         vocab_size=len(tokenizer),
         decoder_vocab_size=target_vocab_size(tokenizer) if separate_vocabularies(tokenizer) else None,
+        source_vocab_fingerprint=source_fingerprint,
+        target_vocab_fingerprint=target_fingerprint,
         **special_token_ids(tokenizer),
         **config_kwargs,
     )
@@ -92,6 +105,14 @@ def check_tokenizer_matches_model(model, tokenizer):
                 f"{model_size}: ids >= {model_size} would index past it. Use the tokenizer the model was trained "
                 f"with, or call model.{resize}({size}) before fine-tuning."
             )
+    mismatched = mismatched_vocabularies(config, tokenizer)
+    if mismatched:
+        # Same sizes, other token -> id maps: another model's tokenizer, whose ids the model would read as other tokens.
+        raise ValueError(
+            f"The tokenizer's {' and '.join(mismatched)} vocabulary is not the one the model was trained with "
+            f"(config.json's {mismatched[0]}_vocab_fingerprint differs): the model would read its ids as other "
+            f"tokens. Use the tokenizer saved with the model."
+        )
     for name in SPECIAL_TOKENS:
         model_id, tokenizer_id = getattr(config, name), getattr(tokenizer, name)
         if tokenizer_id is not None and model_id != tokenizer_id:
@@ -99,6 +120,31 @@ def check_tokenizer_matches_model(model, tokenizer):
                 f"Special token mismatch: the tokenizer's {name} is {tokenizer_id} but the model's config says "
                 f"{model_id}. Use the tokenizer saved with the model, or fix {name} in config.json."
             )
+
+
+# Config fields that do not describe the model: use_cache only switches what inference returns (and gradient
+# checkpointing turns it off in the config of the checkpoints it saves).
+_NOT_THE_MODEL = {"use_cache"}
+# Fields whose None means "not recorded" (a checkpoint saved before they existed), not a value that differs.
+_NONE_IF_UNRECORDED = {"source_vocab_fingerprint", "target_vocab_fingerprint"}
+
+
+def config_differences(config: Seq2SeqLSTMConfig, folder: str | os.PathLike) -> list[str]:
+    """
+    How the model `config` differs from the one saved in `folder` (its config.json): "hidden_size is 16 there and
+    24 here" for every Seq2SeqLSTMConfig field that differs, or for model_type; [] when they describe the same model.
+    A resumed run must build the model of its checkpoint: the weights would not load into another (a load_state_dict
+    traceback), or they would load into a model that trains differently (another dropout, teacher forcing, ...).
+    """
+    saved, _ = Seq2SeqLSTMConfig.get_config_dict(os.fspath(folder))
+    model_type = saved.get("model_type")
+    if model_type != Seq2SeqLSTMConfig.model_type:
+        return [f"model_type is {model_type!r} there and {Seq2SeqLSTMConfig.model_type!r} here"]
+    saved_config = Seq2SeqLSTMConfig.from_dict(saved)
+    return [f"{name} is {getattr(saved_config, name)!r} there and {getattr(config, name)!r} here"
+            for name in Seq2SeqLSTMConfig.__annotations__
+            if name not in _NOT_THE_MODEL and getattr(saved_config, name) != getattr(config, name)
+            and not (name in _NONE_IF_UNRECORDED and getattr(saved_config, name) is None)]
 
 
 def build_compute_metrics(tokenizer, task: str):
@@ -123,8 +169,9 @@ def build_compute_metrics(tokenizer, task: str):
 
 
 class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
-    """`Seq2SeqTrainer` that stops on a non-finite loss before it reaches the weights, and whose evaluation does not
-    leave generate()'s defaults in the saved generation config.
+    """`Seq2SeqTrainer` that stops on a non-finite loss before it reaches the weights, whose evaluation does not
+    leave generate()'s defaults in the saved generation config, and whose `save_metrics` and `save_state` write
+    atomically (`files.atomic_write`).
 
     With `lr_deadline` (the run's `TimeLimitCallback`, which must also be among its callbacks), the learning rate
     warms up over `warmup_steps` as usual, then decays linearly to zero at the time limit, by wall time: a run cut
@@ -195,6 +242,25 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
         finally:
             self.model.generation_config = generation_config
 
+    # Trainer's save_metrics and save_state rewrite their files in place, so a kill or a full disk while writing would
+    # leave a truncated all_results.json or trainer_state.json: the same files and content, written atomically.
+    def save_metrics(self, split, metrics, combined=True):
+        if not self.is_world_process_zero():
+            return
+        atomic_write_json(os.path.join(self.args.output_dir, f"{split}_results.json"), metrics, indent=4)
+        if combined:
+            path = os.path.join(self.args.output_dir, "all_results.json")
+            all_metrics = {}
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as handle:
+                    all_metrics = json.load(handle)
+            all_metrics.update(metrics)
+            atomic_write_json(path, all_metrics, indent=4)
+
+    def save_state(self):
+        if self.is_world_process_zero():
+            atomic_write_json(os.path.join(self.args.output_dir, "trainer_state.json"), dataclasses.asdict(self.state))
+
     def _push_from_checkpoint(self, checkpoint_folder):
         # With push_to_hub=True, Trainer copies only the config, generation config and weights of each checkpoint into
         # output_dir before uploading it; the model and pipeline code that config.json's auto_map and
@@ -230,3 +296,94 @@ class TimeLimitCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_evaluate = args.eval_strategy != "no"
             control.should_save = args.save_strategy != "no"
+
+
+class CheckpointOnSignalCallback(TrainerCallback):
+    """
+    Turns SIGTERM and SIGINT (Ctrl-C) during training into a clean stop: the optimizer step under way is finished,
+    a complete checkpoint of it is written (Trainer's own, as for `save_steps`, so resuming from it continues exactly
+    like an uninterrupted run), and training ends. Signals are handled only inside `with callback.handling_signals():`
+    around `trainer.train()`; afterwards `stopped_at` is the step of the checkpoint (None when no signal came),
+    `checkpoint` its folder and `exit_status` 128 + the signal's number (143 for SIGTERM, 130 for SIGINT).
+
+    - The step's own evaluation, if one is due, is skipped: the run stops promptly, and with `save_strategy="best"`
+      that evaluation would otherwise decide not to save. Nothing else of the step changes.
+    - Further signals are ignored until training has returned: torchrun answers a Ctrl-C by sending SIGTERM to its
+      workers too, and a batch scheduler may repeat its SIGTERM, neither of which may cut the checkpoint short.
+      SIGKILL still ends the run at once; a checkpoint it cuts short is skipped on resume (`checkpoints.py`).
+    - Under DDP every process stops at the same step, whichever received the signal (the flag is all-reduced at every
+      step end), so that no process waits forever in a collective of a step the others do not take.
+    - A signal that came when no step was left to act on it (training was finishing) goes to the handler that was
+      there before, once training has returned, as if it had come just after training (scripts/train.py's, from
+      `cli.stop_on_signals`, ends the run with the same exit status; Python's default raises KeyboardInterrupt for
+      SIGINT and ends the process for SIGTERM).
+
+    Must come after the callbacks that ask for an evaluation at a step end (e.g. `EarlyStoppingCallback`,
+    `TimeLimitCallback`): it overrides them at the step it stops.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.received = None  # the first signal's number; only set by the handler, which does nothing else
+        self.signal_number = None  # the signal that stopped training (under DDP perhaps another process's)
+        self.stopped_at = None
+        self.checkpoint = None
+
+    @property
+    def signal_name(self) -> str | None:
+        return signal.Signals(self.signal_number).name if self.signal_number else None
+
+    @property
+    def exit_status(self) -> int | None:
+        return 128 + self.signal_number if self.signal_number else None
+
+    def _receive(self, signum, frame):
+        # No I/O here: the handler runs between two bytecodes of whatever the main thread does, which may be a write
+        # to the same stream (a reentrant write raises RuntimeError).
+        if self.received is None:
+            self.received = signum
+
+    @contextlib.contextmanager
+    def handling_signals(self):
+        """Installs the handlers for the block and restores the previous ones after it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # Python delivers signals to the main thread only, and only it may set handlers
+            return
+        previous = {signum: signal.signal(signum, self._receive) for signum in self.SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                # None: a handler installed from C, which cannot be reinstalled from Python
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if self.received is not None and self.stopped_at is None:
+            signal.raise_signal(self.received)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        received = self.received or 0
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            flag = torch.tensor([float(received)], device=args.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            received = int(flag.item())
+        if received and self.stopped_at is None:
+            self.signal_number, self.stopped_at = received, state.global_step
+            self.checkpoint = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+            logger.warning("%s received: saving a checkpoint of step %d to %s, then stopping (further signals are "
+                           "ignored until it is written).", self.signal_name, state.global_step, self.checkpoint)
+            control.should_save = True
+            control.should_evaluate = False
+            control.should_training_stop = True
+
+    def on_save(self, args, state, control, **kwargs):
+        if self.stopped_at is not None and dist.is_available() and dist.is_initialized():
+            # No process leaves before the main one has written the checkpoint: when one worker exits, torchrun
+            # sends SIGTERM to the others (ignored here) and SIGKILL a while later, which would cut a long save short.
+            dist.barrier()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.stopped_at is not None:
+            # The epoch ends because training stopped: its checkpoint is written, and its evaluation would only delay
+            # the stop.
+            control.should_save = False
+            control.should_evaluate = False

@@ -16,11 +16,22 @@ Every `Seq2SeqTrainingArguments` flag works (--learning_rate, --num_train_epochs
 latest complete checkpoint in --output_dir when there is one (a checkpoint half-written by a killed run is skipped,
 with a warning). Runs unchanged under `torchrun --nproc_per_node N` and `accelerate launch --multi_gpu`.
 
+--output_dir is used only when it is new, empty or holds a run of this script (`hf_seq2seq_lstm.files`), never while
+another run uses it, and only for a run of the same model configuration as the checkpoints (or model) there;
+--overwrite_output_dir starts afresh in any folder. A README.md there that this package did not write is never
+replaced: the run stops at its start instead.
+
+SIGTERM or SIGINT (Ctrl-C) during training finishes the optimizer step, writes a complete checkpoint, prints how to
+resume from it and exits with status 143 or 130 (`training.CheckpointOnSignalCallback`); before or after training
+they end the run at once, with the same status.
+
 A bad input, checkpoint or diverging loss ends the run with a one-line error and exit status 1
 (HF_SEQ2SEQ_LSTM_TRACEBACK=1 shows the traceback).
 """
 
+import contextlib
 import logging
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -36,22 +47,43 @@ from transformers import (
 )
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig
 from hf_seq2seq_lstm.checkpoints import load_model, resolve_resume_checkpoint
-from hf_seq2seq_lstm.cli import run_cli
+from hf_seq2seq_lstm.cli import run_cli, stop_on_signals
 from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, tokenize_pairs
-from hf_seq2seq_lstm.hub import write_model_card
+from hf_seq2seq_lstm.files import (
+    RUN_MARKER,
+    OutputFolderLock,
+    check_output_folder,
+    mark_run_folder,
+    remove_checkpoints,
+)
+from hf_seq2seq_lstm.hub import README_NAME, is_our_model_card, write_model_card
 from hf_seq2seq_lstm.tasks import DEFAULT_TASK_NAME, get_task
 from hf_seq2seq_lstm.tokenization import load_tokenizer, target_vocab_size, train_tokenizers
 from hf_seq2seq_lstm.training import (
+    CheckpointOnSignalCallback,
     Seq2SeqLSTMTrainer,
     TimeLimitCallback,
     build_compute_metrics,
     check_tokenizer_matches_model,
+    config_differences,
     new_model,
     parse_config_overrides,
 )
 
 logger = logging.getLogger("train")
+
+# The fields of a new model's config that have flags of their own; --config_overrides reaches the others.
+CONFIG_FLAGS = ("cell_type", "attention", "input_feeding", "bidirectional_encoder", "embedding_size", "hidden_size",
+                "encoder_layers", "decoder_layers", "dropout", "teacher_forcing_ratio", "reverse_source",
+                "tie_word_embeddings", "share_embeddings", "label_smoothing")
+
+
+def require(valid: bool, flag: str, value, what: str) -> None:
+    """A flag out of its range: a one-line error that names it, when the arguments are parsed."""
+    if not valid:
+        raise ValueError(f"--{flag} must be {what}, not {value!r}.")
 
 
 @dataclass
@@ -81,6 +113,17 @@ class ModelArguments:
     lowercase: bool = field(default=False)
     split_digits: bool = field(default=False, metadata={"help": "Every digit its own token."})
 
+    def __post_init__(self):
+        require(self.vocab_size >= 1, "vocab_size", self.vocab_size, "a positive number of tokens")
+        if self.model_name_or_path is None:
+            # The config checks its fields (validate_architecture): built here, a bad --hidden_size or
+            # --config_overrides fails before the data is loaded and a tokenizer trained, not after.
+            Seq2SeqLSTMConfig(**self.config_kwargs())
+
+    def config_kwargs(self) -> dict:
+        """The config fields of a new model (the vocabulary sizes and special tokens come from the tokenizer)."""
+        return {**{name: getattr(self, name) for name in CONFIG_FLAGS}, **parse_config_overrides(self.config_overrides)}
+
 
 @dataclass
 class DataTrainingArguments:
@@ -107,6 +150,44 @@ class DataTrainingArguments:
         "With --max_train_minutes: after the warmup, decay the learning rate linearly to zero at the time limit, by "
         "wall time, instead of over --num_train_epochs (replaces the decay of --lr_scheduler_type).")})
 
+    def __post_init__(self):
+        for flag in ("max_source_length", "max_target_length"):
+            require(getattr(self, flag) >= 1, flag, getattr(self, flag), "at least 1 (tokens)")
+        for flag in ("num_beams", "max_train_samples", "max_eval_samples", "max_predict_samples",
+                     "early_stopping_patience"):
+            value = getattr(self, flag)
+            require(value is None or value >= 1, flag, value, "at least 1")
+        minutes = self.max_train_minutes
+        require(minutes is None or minutes > 0, "max_train_minutes", minutes, "a positive number of minutes")
+        if self.decay_lr_to_time_limit and minutes is None:
+            raise ValueError("--decay_lr_to_time_limit needs --max_train_minutes: the time limit is where it decays "
+                             "to.")
+
+
+@dataclass
+class OutputArguments:
+    overwrite_output_dir: bool = field(default=False, metadata={"help": (
+        "Start afresh in --output_dir whatever it holds: resume nothing, and delete the checkpoint-N folders there "
+        "first (a later resume would take them for this run's). Other files are kept, except those the run writes "
+        "(config.json, model.safetensors, the tokenizer, the results files). A README.md that this package did not "
+        "write is never replaced. Without this flag, --output_dir must be new, empty or hold a run of this script "
+        "of the same model configuration, which is resumed.")})
+
+
+def check_training_arguments(args: Seq2SeqTrainingArguments) -> None:
+    """What Seq2SeqTrainingArguments accepts but fails later, deep in training or evaluation, or silently ignores."""
+    for flag in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        require(getattr(args, flag) >= 1, flag, getattr(args, flag), "at least 1")
+    require(math.isfinite(args.learning_rate) and args.learning_rate >= 0, "learning_rate", args.learning_rate,
+            "a finite number >= 0")
+    if args.do_train and args.max_steps < 0:  # epoch-based
+        require(args.num_train_epochs > 0, "num_train_epochs", args.num_train_epochs, "positive (or set --max_steps)")
+    if args.save_strategy == "steps":  # Trainer never saves with save_steps <= 0 (below 1: a fraction of the steps)
+        require(args.save_steps > 0, "save_steps", args.save_steps, "positive with --save_strategy steps")
+    for flag in ("generation_num_beams", "generation_max_length"):
+        value = getattr(args, flag)
+        require(value is None or value >= 1, flag, value, "at least 1")
+
 
 def load_data(data_args: DataTrainingArguments):
     """The text pairs, from the given data or, with none, from the built-in task."""
@@ -127,12 +208,31 @@ def load_data(data_args: DataTrainingArguments):
                                    target_lang=task.target_lang, max_samples=max_samples)
 
 
+def names_a_checkpoint(training_args) -> bool:
+    """Whether --resume_from_checkpoint is a path (not absent, "true" or "latest": the latest one in --output_dir)."""
+    return str(training_args.resume_from_checkpoint).lower() not in ("none", "true", "latest")
+
+
+def resume_instructions(checkpoint: str, training_args, output_args) -> str:
+    """How to resume from `checkpoint`: rerunning the same command does, unless it names another checkpoint or
+    starts afresh."""
+    explicit = f"--resume_from_checkpoint {checkpoint}"
+    if output_args.overwrite_output_dir:
+        return f"run the command again without --overwrite_output_dir, or with {explicit} instead"
+    if names_a_checkpoint(training_args):
+        return f"run the command again with {explicit}"
+    return f"run the same command again, or one with {explicit}"
+
+
 def main(argv=None):
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, Seq2SeqTrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, Seq2SeqTrainingArguments, OutputArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, training_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
+        model_args, data_args, training_args, output_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
     else:
-        model_args, data_args, training_args = parser.parse_args_into_dataclasses(argv)
+        model_args, data_args, training_args, output_args = parser.parse_args_into_dataclasses(argv)
+    check_training_arguments(training_args)
+    if output_args.overwrite_output_dir and training_args.resume_from_checkpoint is not None:
+        raise ValueError("--overwrite_output_dir starts afresh and --resume_from_checkpoint resumes: pass only one.")
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO,
                         handlers=[logging.StreamHandler(sys.stdout)])
@@ -140,12 +240,35 @@ def main(argv=None):
     for name in ("train", "hf_seq2seq_lstm"):
         logging.getLogger(name).setLevel(log_level)
     transformers.utils.logging.set_verbosity(log_level)
-    set_seed(training_args.seed)
 
-    # The latest *complete* checkpoint: one half-written by a killed run is skipped with a warning saying why.
-    last_checkpoint = resolve_resume_checkpoint(
-        training_args.resume_from_checkpoint, training_args.output_dir,
-        require_optimizer=not training_args.save_only_model) if training_args.do_train else None
+    output_dir = training_args.output_dir
+    # Every process checks (they all see the same folder), so that a refused folder stops them all at once.
+    check_output_folder(output_dir, overwrite=output_args.overwrite_output_dir)
+    writes_card = training_args.do_train and training_args.should_save
+    readme = os.path.join(output_dir, README_NAME)
+    if writes_card and os.path.lexists(readme) and not is_our_model_card(readme):
+        # Checked now rather than when the card is written, after the whole training run.
+        raise FileExistsError(f"{readme} was not written by hf-seq2seq-lstm, and training ends by writing the model "
+                              f"card there: move it elsewhere or use another --output_dir.")
+    # Only the processes that write (the main one, or one per node with --save_on_each_node) lock the folder.
+    with OutputFolderLock(output_dir) if training_args.should_save else contextlib.nullcontext():
+        return run(model_args, data_args, training_args, output_args)
+
+
+def run(model_args, data_args, training_args, output_args):
+    """The run, once the output folder is ours to write: see the module docstring."""
+    set_seed(training_args.seed)
+    output_dir = training_args.output_dir
+    if output_args.overwrite_output_dir:
+        last_checkpoint = None
+        if training_args.should_save:
+            for checkpoint in remove_checkpoints(output_dir):
+                logger.warning("--overwrite_output_dir: deleted %s of an earlier run.", checkpoint)
+    else:
+        # The latest *complete* checkpoint: one half-written by a killed run is skipped with a warning saying why.
+        last_checkpoint = resolve_resume_checkpoint(
+            training_args.resume_from_checkpoint, output_dir,
+            require_optimizer=not training_args.save_only_model) if training_args.do_train else None
 
     task = data_args.task or ("summarization" if data_args.text_column else "translation")
     raw = load_data(data_args)
@@ -167,14 +290,10 @@ def main(argv=None):
                     len(tokenizer), target_vocab_size(tokenizer))
 
     if model is None:
-        config_kwargs = {name: getattr(model_args, name) for name in (
-            "cell_type", "attention", "input_feeding", "bidirectional_encoder", "embedding_size", "hidden_size",
-            "encoder_layers", "decoder_layers", "dropout", "teacher_forcing_ratio", "reverse_source",
-            "tie_word_embeddings", "share_embeddings", "label_smoothing")}
-        config_kwargs.update(parse_config_overrides(model_args.config_overrides))
-        model = new_model(tokenizer, **config_kwargs)
+        model = new_model(tokenizer, **model_args.config_kwargs())
     check_tokenizer_matches_model(model, tokenizer)
     logger.info("Model: %s parameters, config %s", f"{model.num_parameters():,}", model.config.to_diff_dict())
+    check_model_matches_folder(model, last_checkpoint, training_args, output_args)
 
     tokenized = tokenize_pairs(raw, tokenizer, data_args.max_source_length, data_args.max_target_length)
 
@@ -190,11 +309,11 @@ def main(argv=None):
     callbacks = []
     if data_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(data_args.early_stopping_patience))
-    if data_args.decay_lr_to_time_limit and not data_args.max_train_minutes:
-        raise ValueError("--decay_lr_to_time_limit needs --max_train_minutes: the time limit is where it decays to.")
     time_limit = TimeLimitCallback(data_args.max_train_minutes) if data_args.max_train_minutes else None
     if time_limit is not None:
         callbacks.append(time_limit)
+    stop_on_signal = CheckpointOnSignalCallback()
+    callbacks.append(stop_on_signal)  # last: at the step it stops, it overrides the others' requests
     trainer = Seq2SeqLSTMTrainer(
         model=model,
         args=training_args,
@@ -210,7 +329,18 @@ def main(argv=None):
 
     all_metrics = {}
     if training_args.do_train:
-        result = trainer.train(resume_from_checkpoint=last_checkpoint)
+        with stop_on_signal.handling_signals():
+            result = trainer.train(resume_from_checkpoint=last_checkpoint)
+        if stop_on_signal.stopped_at is not None:
+            if trainer.is_world_process_zero():
+                print(f"Stopped by {stop_on_signal.signal_name} after step {stop_on_signal.stopped_at}, with a "
+                      f"complete checkpoint in {stop_on_signal.checkpoint}. To resume, "
+                      f"{resume_instructions(stop_on_signal.checkpoint, training_args, output_args)}.",
+                      file=sys.stderr, flush=True)
+            raise SystemExit(stop_on_signal.exit_status)
+    if training_args.should_save:
+        mark_run_folder(output_dir)  # before the run's own files go into the folder: see hf_seq2seq_lstm.files
+    if training_args.do_train:
         trainer.save_model()  # with the tokenizer (processing_class) and the code its tokenizer_config.json names
         metrics = {**result.metrics, "train_samples": len(tokenized["train"])}
         trainer.log_metrics("train", metrics)
@@ -238,6 +368,35 @@ def main(argv=None):
     return all_metrics
 
 
+def check_model_matches_folder(model, last_checkpoint, training_args, output_args) -> None:
+    """
+    A run must build the model of the checkpoint it resumes, or, starting afresh in a folder of an earlier run, the
+    model of that run: another --hidden_size would end in a load_state_dict traceback, and another --dropout (or
+    anything else) would mix two runs in one folder. Raises a one-line error naming the fields that differ.
+    """
+    output_dir = training_args.output_dir
+    if last_checkpoint is not None:
+        source = last_checkpoint
+    elif not output_args.overwrite_output_dir and os.path.isfile(os.path.join(output_dir, RUN_MARKER)) \
+            and os.path.isfile(os.path.join(output_dir, "config.json")):
+        source = output_dir
+    else:
+        return
+    differences = config_differences(model.config, source)
+    if not differences:
+        return
+    if names_a_checkpoint(training_args):
+        raise ValueError(f"--resume_from_checkpoint {source} holds another model than this run builds: "
+                         f"{'; '.join(differences)}. Pass the model arguments of the run that saved it.")
+    what = "a checkpoint" if source == last_checkpoint else "the model"
+    raise ValueError(f"--output_dir {output_dir} holds an earlier run whose model differs from this one "
+                     f"({what} {source}): {'; '.join(differences)}. Rerun with that run's model arguments to resume "
+                     f"it, use another --output_dir, or pass --overwrite_output_dir to start afresh there.")
+
+
 if __name__ == "__main__":
+    # Outside training, SIGTERM and SIGINT end the run at once with status 143 or 130 and no traceback; during
+    # training, CheckpointOnSignalCallback takes them over to write a checkpoint first.
+    stop_on_signals()
     # A bad input, checkpoint or diverging loss ends the run with its message and exit status 1, not a traceback.
     sys.exit(run_cli(main))

@@ -10,16 +10,39 @@ Examples:
 
 The output folder loads with `AutoTokenizer.from_pretrained`: a plain fast tokenizer for a joint vocabulary, a
 `Seq2SeqLSTMTokenizer` (source in `tokenizer.json`, target in `target_tokenizer.json`) for separate ones.
+
+A wrong flag or unreadable data ends the script with a one-line `error: ...` and exit status 1 (the flags are checked
+before any data is read; `load_text_pairs` checks every file and folder it reads); HF_SEQ2SEQ_LSTM_TRACEBACK=1
+shows the traceback.
 """
 
 import argparse
 import logging
+import os
+import sys
 
+from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs
-from hf_seq2seq_lstm.tokenization import MODEL_TYPES, separate_vocabularies, target_vocab_size, train_tokenizers
+from hf_seq2seq_lstm.tokenization import (
+    MODEL_TYPES,
+    SPECIAL_TOKENS,
+    save_tokenizer,
+    separate_vocabularies,
+    target_vocab_size,
+    train_tokenizers,
+)
 
 
 logger = logging.getLogger(__name__)
+
+# flag: (minimum, maximum, why); the maxima are what 🤗 tokenizers holds (32-bit token ids, 64-bit counts)
+RANGES = {
+    "max_samples": (1, None, "the number of training pairs to keep"),
+    "vocab_size": (len(SPECIAL_TOKENS) + 1, 2**32, f"the {len(SPECIAL_TOKENS)} special tokens and at least one more, "
+                                                   f"in 32-bit token ids"),
+    "min_frequency": (0, 2**64 - 1, "a count of occurrences"),
+}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,9 +72,20 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def check_ranges(args) -> None:
+    for flag, (minimum, maximum, meaning) in RANGES.items():
+        value = getattr(args, flag)
+        if value is not None and (value < minimum or (maximum is not None and value > maximum)):
+            bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum is not None else "")
+            raise ValueError(f"--{flag} must be {bounds} ({meaning}), got {value}.")
+
+
 def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    check_ranges(args)
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+        raise NotADirectoryError(f"--output_dir {args.output_dir} is a file: give the folder to save the tokenizer in.")
 
     pairs = load_text_pairs(
         dataset_name=args.dataset_name,
@@ -64,7 +98,7 @@ def main(argv=None):
         max_samples={"train": args.max_samples} if args.max_samples is not None else None,
     )
     if "train" not in pairs:
-        raise SystemExit(f"No train split to train on; the data has splits {list(pairs)}.")
+        raise ValueError(f"No train split to train on; the data has splits {list(pairs)}.")
     train = pairs["train"]
     logger.info("Training %s tokenizer(s) on %d pairs.", args.model_type, len(train))
     tokenizer = train_tokenizers(
@@ -77,7 +111,7 @@ def main(argv=None):
         split_digits=args.split_digits,
         min_frequency=args.min_frequency,
     )
-    tokenizer.save_pretrained(args.output_dir)
+    save_tokenizer(tokenizer, args.output_dir)  # atomic: a tokenizer saved there before stays whole until replaced
     if separate_vocabularies(tokenizer):
         logger.info("Saved a tokenizer with a %d-token source and a %d-token target vocabulary to %s.",
                     len(tokenizer), target_vocab_size(tokenizer), args.output_dir)
@@ -86,4 +120,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

@@ -10,10 +10,18 @@
 Sentences are batched by length for speed; outputs are written in input order, one per line. `--plot-attention DIR`
 writes DIR/attention_0001.png, ... one cross-attention heatmap per input line (of its first output), for models
 with attention.
+
+A unix filter: stdout holds the outputs only; progress, scores and warnings go to stderr. A blank input line gives a
+blank output line (it is not translated), and sources longer than --max_source_length tokens are reported, not cut
+in silence. `--output` and `--metrics_file` are replaced atomically: a kill, SIGTERM, Ctrl-C or a full disk leaves
+the old file. Exit status: 0; 1 for an error; 2 for a bad flag; 130 on SIGINT, 143 on SIGTERM and 141 when the
+reader of stdout goes away (`| head -1`), as for a process killed by those signals.
 """
 
 import argparse
 import json
+import logging
+import math
 import os
 import sys
 
@@ -21,12 +29,35 @@ import torch
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import run_cli
-from hf_seq2seq_lstm.data import load_text_pairs, read_text_lines
+from hf_seq2seq_lstm.cli import run_cli, stop_on_signals
+from hf_seq2seq_lstm.data import load_text_pairs, read_lines, read_text_lines
+from hf_seq2seq_lstm.files import atomic_write_json, atomic_write_text
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.metrics import text_scorer
 from hf_seq2seq_lstm.tokenization import load_tokenizer
 from hf_seq2seq_lstm.training import check_tokenizer_matches_model
+
+
+def bounded(kind, minimum=None, *, exclusive=False, maximum=None):
+    """
+    An argparse `type=`: an int, or a finite float, >= `minimum` (> with `exclusive`) and <= `maximum`. Anything
+    else is a usage error naming the flag (exit status 2), like a value that is not a number, before a model loads.
+    """
+    bounds = [f"{'>' if exclusive else '>='} {minimum}"] if minimum is not None else []
+    bounds += [f"<= {maximum}"] if maximum is not None else []
+    expected = " ".join(["an integer" if kind is int else "a finite number", " and ".join(bounds)]).strip()
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {text!r}") from None
+        below = minimum is not None and (value <= minimum if exclusive else value < minimum)
+        if (kind is float and not math.isfinite(value)) or below or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {text}")
+        return value
+
+    return parse
 
 
 def parse_args(argv=None):
@@ -46,24 +77,30 @@ def parse_args(argv=None):
     parser.add_argument("--references", help="text file of reference outputs, one per line, to score against")
     parser.add_argument("--output", help="write outputs here (default: stdout)")
     parser.add_argument("--metrics_file", help="write the scores here as JSON")
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--max_source_length", type=int, default=None)
-    parser.add_argument("--max_new_tokens", type=int, default=128)
-    parser.add_argument("--num_beams", type=int, default=1)
-    parser.add_argument("--num_return_sequences", type=int, default=1)
+    parser.add_argument("--batch_size", type=bounded(int, 1), default=64)
+    parser.add_argument("--max_source_length", type=bounded(int, 1), default=None,
+                        help="truncate longer sources to this many tokens (they are counted on stderr)")
+    parser.add_argument("--max_new_tokens", type=bounded(int, 1), default=128)
+    parser.add_argument("--num_beams", type=bounded(int, 1), default=1)
+    parser.add_argument("--num_return_sequences", type=bounded(int, 1), default=1,
+                        help="outputs per input, joined by ' ||| ' (at most --num_beams unless --do_sample)")
     parser.add_argument("--do_sample", action="store_true")
-    parser.add_argument("--top_k", type=int)
-    parser.add_argument("--top_p", type=float)
-    parser.add_argument("--temperature", type=float)
-    parser.add_argument("--length_penalty", type=float)
-    parser.add_argument("--no_repeat_ngram_size", type=int)
-    parser.add_argument("--repetition_penalty", type=float)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--top_k", type=bounded(int, 0), help="0 turns top-k filtering off")
+    parser.add_argument("--top_p", type=bounded(float, 0, exclusive=True, maximum=1))
+    parser.add_argument("--temperature", type=bounded(float, 0, exclusive=True))
+    parser.add_argument("--length_penalty", type=bounded(float))
+    parser.add_argument("--no_repeat_ngram_size", type=bounded(int, 0), help="0 turns it off")
+    parser.add_argument("--repetition_penalty", type=bounded(float, 0, exclusive=True))
+    parser.add_argument("--seed", type=bounded(int, 0, maximum=2**64 - 1), default=0)  # torch.manual_seed's range
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no_progress", action="store_true")
     parser.add_argument("--plot-attention", "--plot_attention", dest="plot_attention", metavar="DIR",
                         help="write one cross-attention heatmap per input to DIR/attention_NNNN.png (numbered from 1)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.num_return_sequences > args.num_beams and not args.do_sample:
+        parser.error(f"argument --num_return_sequences: must be at most --num_beams ({args.num_beams}) unless "
+                     f"--do_sample is given: beam search keeps only --num_beams candidates")
+    return args
 
 
 def load_sources(args):
@@ -74,13 +111,20 @@ def load_sources(args):
                                 source_lang=args.source_lang, target_lang=args.target_lang,
                                 text_column=args.text_column, summary_column=args.summary_column, **split_file)
         if args.split not in pairs:
-            raise SystemExit(f"No split {args.split!r}; the data has {list(pairs)}.")
+            raise ValueError(f"No split {args.split!r}; the data has {list(pairs)}.")
         return pairs[args.split]["source"], pairs[args.split]["target"]
-    sources = read_text_lines(args.input) if args.input else [line.rstrip("\n") for line in sys.stdin]
+    sources = read_text_lines(args.input) if args.input else read_stdin_lines()
     references = read_text_lines(args.references) if args.references else None
     if references is not None and len(references) != len(sources):
-        raise SystemExit(f"{args.references} has {len(references)} lines but the input has {len(sources)}.")
+        raise ValueError(f"{args.references} has {len(references)} lines but the input has {len(sources)}.")
     return sources, references
+
+
+def read_stdin_lines():
+    """stdin's lines, read as read_text_lines reads a file: UTF-8, split on "\\n" only, no line breaks, no BOM."""
+    if sys.stdin is None:
+        raise ValueError("stdin is closed and there is no --input: give --input FILE or pipe the sources in.")
+    return read_lines(sys.stdin.buffer, "stdin")
 
 
 def write_attention_plots(directory, sources, outputs, attentions):
@@ -90,6 +134,8 @@ def write_attention_plots(directory, sources, outputs, attentions):
     os.makedirs(directory, exist_ok=True)
     width = max(4, len(str(len(sources))))
     for number, (source, output, attention) in enumerate(zip(sources, outputs, attentions), start=1):
+        if attention is None:  # a blank input line: nothing was translated, there is nothing to plot
+            continue
         output = output[0] if isinstance(output, list) else output
         title = f"{shorten(source, 90)}\n→ {shorten(output, 90)}"
         plot_attention(attention.weights, attention.source_tokens, attention.target_tokens, title=title,
@@ -100,17 +146,49 @@ def shorten(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def output_line(output):
+    """An input's line of output: its outputs joined by ' ||| ' (--num_return_sequences > 1); blank if all are."""
+    if isinstance(output, str):
+        return output
+    return " ||| ".join(output) if any(output) else ""
+
+
+def save(flag, path, write, content):
+    """`write(path, content)` (an atomic write of files.py), a failure said in one line naming the flag."""
+    try:
+        write(path, content)
+    except OSError as error:
+        raise OSError(f"Could not write {flag} {path} ({error.strerror or error}); it was left as it was. Check that "
+                      "its folder is writable and has free space.") from error
+
+
+def check_output_paths(args):
+    """Before the translation time is spent: every file to write must have a folder to go in."""
+    for flag, path in (("--output", args.output), ("--metrics_file", args.metrics_file)):
+        if path is None:
+            continue
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{flag} {path} is a folder; give a file name.")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise FileNotFoundError(f"{flag} {path}: its folder does not exist; create it first.")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    # translate()'s counts of blank and truncated lines, on stderr: stdout is for the outputs
+    logging.basicConfig(format="%(message)s", level=logging.WARNING, stream=sys.stderr)
+    check_output_paths(args)
     torch.manual_seed(args.seed)
     # safetensors only, no remote code, a clear error for a missing, truncated or mismatched model
     model = load_model(args.model).to(args.device)
     tokenizer = load_tokenizer(args.tokenizer or args.model)
     check_tokenizer_matches_model(model, tokenizer)
     if args.plot_attention and model.config.attention == "none":
-        raise SystemExit(f"--plot-attention: {args.model} was trained with attention='none'; it has no attention "
+        raise ValueError(f"--plot-attention: {args.model} was trained with attention='none'; it has no attention "
                          f"weights to plot (its decoder sees the source only through the encoder's final state).")
     sources, references = load_sources(args)
+    if references is not None and len(sources) == 0:
+        raise ValueError("There is nothing to score: the input is empty. Give a non-empty input or drop --references.")
 
     generate_kwargs = {name: getattr(args, name) for name in (
         "max_new_tokens", "num_beams", "num_return_sequences", "do_sample", "top_k", "top_p", "temperature",
@@ -121,22 +199,22 @@ def main(argv=None):
     if args.plot_attention:
         outputs, attentions = outputs
         write_attention_plots(args.plot_attention, sources, outputs, attentions)
-    lines = [" ||| ".join(output) if isinstance(output, list) else output for output in outputs]
+    lines = [output_line(output) + "\n" for output in outputs]
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.writelines(line + "\n" for line in lines)
+        save("--output", args.output, atomic_write_text, "".join(lines))
     else:
-        sys.stdout.writelines(line + "\n" for line in lines)
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()  # a closed pipe shows up here, inside run_cli's handling, not in the flush at exit
 
     if references is not None:
         best = [output[0] if isinstance(output, list) else output for output in outputs]
         scores = {**text_scorer("translation")(best, list(references)), "sentences": len(best)}
         print(json.dumps(scores), file=sys.stderr)
         if args.metrics_file:
-            with open(args.metrics_file, "w", encoding="utf-8") as handle:
-                json.dump(scores, handle, indent=2)
+            save("--metrics_file", args.metrics_file, atomic_write_json, scores)
 
 
 if __name__ == "__main__":
+    stop_on_signals()
     # A bad input or model ends the run with its message and exit status 1, not a traceback.
     sys.exit(run_cli(main))

@@ -62,6 +62,13 @@ def load_weights(folder):
     return load_file(os.path.join(folder, "model.safetensors"))
 
 
+# A resumed run repeats the uninterrupted run's computation, but from tensors reloaded at other addresses: where BLAS
+# picks kernels by alignment (e.g. MKL on AVX-512 CPUs) a sum can round differently in its last bit, and later steps
+# carry that along. A wrong resume (a lost learning rate, optimizer moment or RNG state) moves weights by ~1e-3 or
+# more within a step at learning rate 1e-2, so this still catches it. Bit-equality would hold on one machine only.
+RESUME_TOLERANCE = 1e-5
+
+
 def max_weight_difference(folder_a, folder_b):
     a, b = load_weights(folder_a), load_weights(folder_b)
     assert a.keys() == b.keys()

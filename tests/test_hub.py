@@ -528,7 +528,7 @@ def test_model_loading_is_safetensors_only(saved, tmp_path):
     files = push.select_files(folder)
     assert "training_args.bin" not in files and not any(f.startswith("checkpoint-") for f in files)
     (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
-    with pytest.raises(SystemExit, match="safetensors"):
+    with pytest.raises(ValueError, match="safetensors"):
         push.check_folder(folder, push.select_files(folder), update_code=False)
 
 
@@ -544,7 +544,7 @@ def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
     config = json.loads((folder / "config.json").read_text())
     del config["custom_pipelines"]
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(SystemExit, match="--update_code"):
+    with pytest.raises(ValueError, match="--update_code"):
         push.main([str(folder), "--repo_id", "org/old", "--dry_run"])
     capsys.readouterr()
     push.main([str(folder), "--repo_id", "org/old", "--dry_run", "--update_code"])
@@ -571,7 +571,7 @@ def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
     source_texts, target_texts = training_texts()  # trained as train_tokenizers(joint=False) does
     train_tokenizer(source_texts, vocab_size=90).save_pretrained(legacy)
     train_tokenizer(target_texts, vocab_size=90).save_pretrained(legacy / "target_tokenizer")
-    with pytest.raises(SystemExit, match="--update_code"):
+    with pytest.raises(ValueError, match="--update_code"):
         push.main([str(legacy), "--repo_id", "org/legacy", "--dry_run"])
     capsys.readouterr()
     push.main([str(legacy), "--repo_id", "org/legacy", "--dry_run", "--update_code"])

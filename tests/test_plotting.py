@@ -146,6 +146,6 @@ def test_translate_plot_attention_refuses_a_model_without_attention(tmp_path):
     make_model(vocab_size=task.vocab_size, attention="none").save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
     (tmp_path / "in.txt").write_text("a b\n", encoding="utf-8")
-    with pytest.raises(SystemExit, match="attention='none'"):
+    with pytest.raises(ValueError, match="attention='none'"):
         translate_script.main(["--model", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),
                                "--no_progress", "--plot-attention", str(tmp_path / "plots")])

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 from transformers import Seq2SeqTrainingArguments
 
 from conftest import load_script, make_model
