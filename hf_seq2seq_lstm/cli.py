@@ -3,10 +3,25 @@
 import os
 import signal
 import sys
+from collections.abc import Iterable
 
 from huggingface_hub.errors import StrictDataclassError
 
 from .allocator import reuse_freed_memory
+
+
+class StdoutClosedError(Exception):
+    """The reader of stdout went away (a closed pipe): raised by [`write_stdout`] only."""
+
+
+def write_stdout(lines: Iterable[str]) -> None:
+    """Writes `lines` to stdout and flushes it, so that a closed pipe shows up here, as `StdoutClosedError`, and
+    not in the flush at exit."""
+    try:
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+    except BrokenPipeError as error:
+        raise StdoutClosedError() from error
 
 
 USER_ERRORS = (ValueError, OSError, FloatingPointError, StrictDataclassError)
@@ -26,15 +41,15 @@ def run_cli(main, argv=None) -> int:
     reuse_freed_memory()
     try:
         main(argv)
-    except BrokenPipeError:  # before USER_ERRORS, of which it is one (an OSError)
-        # The reader of stdout is gone (`| head -1`): stop writing, quietly, with the status of a process killed by
-        # SIGPIPE. Python's shutdown flush of what stdout still buffers would fail again and print "Exception
-        # ignored ... BrokenPipeError", so stdout's descriptor now points to /dev/null (the fix of the `signal`
-        # module's documentation). Exiting rather than dying of SIGPIPE with SIG_DFL restored, as `cat` does, lets
-        # atomic writes clean up, and keeps a broken socket elsewhere from killing the process (which that
-        # documentation warns of).
+    except StdoutClosedError:
+        # The reader of stdout is gone (`| head -1`): stop, quietly, with the status of a process killed by SIGPIPE.
+        # Python's shutdown flush of what stdout still buffers would fail again and print "Exception ignored ...
+        # BrokenPipeError", so stdout's descriptor now points to /dev/null (the fix of the `signal` module's
+        # documentation). Exiting rather than dying of SIGPIPE with SIG_DFL restored, as `cat` does, lets atomic
+        # writes clean up, and keeps a broken socket elsewhere (a Hub upload, a DDP store) from killing the process
+        # in silence, which that documentation warns of: only write_stdout raises this.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+        return 128 + getattr(signal, "SIGPIPE", 13)  # 13 on POSIX; Windows has no SIGPIPE
     except USER_ERRORS as error:
         if os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0"):
             raise

@@ -97,6 +97,10 @@ def _replacement_order(name: str) -> tuple[int, str]:
     return (2 if name.endswith("config.json") else 1 if ".index." in name else 0), name
 
 
+# The options of `save_pretrained(push_to_hub=True, ...)` that are `push_to_hub`'s (`PushToHubMixin.push_to_hub`).
+_PUSH_OPTIONS = ("repo_id", "commit_message", "commit_description", "private", "token", "revision", "create_pr", "tags")
+
+
 def save_atomically(save_pretrained: Callable[..., Any], save_directory: str | os.PathLike, *args,
                     **kwargs) -> tuple[Any, list[str]]:
     """
@@ -117,9 +121,10 @@ def save_atomically(save_pretrained: Callable[..., Any], save_directory: str | o
     for entry in os.scandir(target):
         if entry.name.startswith(SAVE_IN_PROGRESS_PREFIX) and entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
-    if kwargs.get("push_to_hub"):
-        # transformers names the repository after the folder it saves into, which must be ours, not the temporary one
-        kwargs.setdefault("repo_id", os.path.basename(os.path.normpath(target)))
+    # transformers would push from the folder it saves into, the temporary one (named after it, and gone if the
+    # upload fails): push from `save_directory` once the save is complete, as `push_to_hub` does (from a copy).
+    push = kwargs.pop("push_to_hub", False)
+    hub_options = {name: kwargs.pop(name) for name in _PUSH_OPTIONS if name in kwargs}
     temporary = tempfile.mkdtemp(prefix=SAVE_IN_PROGRESS_PREFIX, dir=target)
     try:
         result = save_pretrained(temporary, *args, **kwargs)
@@ -129,8 +134,11 @@ def save_atomically(save_pretrained: Callable[..., Any], save_directory: str | o
             key=_replacement_order,
         )
         for name in written:
-            with open(os.path.join(temporary, name), "rb") as handle:
-                os.fsync(handle.fileno())
+            descriptor = os.open(os.path.join(temporary, name), os.O_RDWR)  # Windows fsyncs writable files only
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
         for name in written:
             destination = os.path.join(target, name)
             os.makedirs(os.path.dirname(destination), exist_ok=True)
@@ -144,6 +152,11 @@ def save_atomically(save_pretrained: Callable[..., Any], save_directory: str | o
             if isinstance(path, str) and path.startswith(temporary + os.sep) else path
             for path in result
         )
+    if push:
+        if "max_shard_size" in kwargs:
+            hub_options["max_shard_size"] = kwargs["max_shard_size"]
+        save_pretrained.__self__.push_to_hub(
+            hub_options.pop("repo_id", os.path.basename(os.path.normpath(target))), **hub_options)
     return result, written
 
 

@@ -74,9 +74,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         handle.write(text)
 
 
-def atomic_write_json(path: str | os.PathLike, value, indent: int | None = 2) -> None:
+def atomic_write_json(path: str | os.PathLike, value, indent: int | None = 2, sort_keys: bool = False) -> None:
     """Writes `value` as JSON to `path` atomically: see [`atomic_write`]."""
-    atomic_write_text(path, json.dumps(value, indent=indent, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(value, indent=indent, sort_keys=sort_keys) + "\n")
 
 
 class FolderLockedError(OSError):

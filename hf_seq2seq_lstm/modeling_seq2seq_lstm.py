@@ -709,9 +709,7 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         # The base class ties nothing unless `tie_word_embeddings`; shared embeddings are tied without it.
         return dict(self._tied_weights_keys or {})
 
-    def save_pretrained(self, save_directory, is_main_process: bool = True, state_dict: dict | None = None,
-                        push_to_hub: bool = False, max_shard_size: int | str = "50GB", variant: str | None = None,
-                        **kwargs):
+    def save_pretrained(self, save_directory, **kwargs):
         r"""
         [`~PreTrainedModel.save_pretrained`], atomic per file (see `save_atomically`): saving over an existing model,
         a kill or a full disk at any moment leaves every file whole, old or new, and an error while the weights are
@@ -724,15 +722,13 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         # AutoModelForSeq2SeqLM both load the folder with trust_remote_code=True.
         if self._auto_class is not None:
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), **MODEL_AUTO_MAP}
-        options = dict(is_main_process=is_main_process, state_dict=state_dict, push_to_hub=push_to_hub,
-                       max_shard_size=max_shard_size, variant=variant, **kwargs)
         if (os.path.isfile(save_directory) or kwargs.get("distributed_checkpoint")
-                or not self.should_save_on_this_rank(is_main_process)):
+                or not self.should_save_on_this_rank(kwargs.get("is_main_process", True))):
             # transformers refuses a file; every rank writes its part of a distributed checkpoint; a rank that writes
             # nothing only joins the gathers of the weights.
-            return super().save_pretrained(save_directory, **options)
-        _, written = save_atomically(super().save_pretrained, save_directory, **options)
-        _remove_superseded_weights(os.fspath(save_directory), written, variant)
+            return super().save_pretrained(save_directory, **kwargs)
+        _, written = save_atomically(super().save_pretrained, save_directory, **kwargs)
+        _remove_superseded_weights(os.fspath(save_directory), written, kwargs.get("variant"))
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
@@ -763,7 +759,8 @@ class Seq2SeqLSTMPreTrainedModel(PreTrainedModel):
         name = load_config.pretrained_model_name_or_path
         if load_config.sharded_metadata is not None:
             local = name is not None and os.path.isdir(name)
-            folder = os.path.join(name, load_config.download_kwargs.get("subfolder") or "") if local else None
+            subfolder = (load_config.download_kwargs or {}).get("subfolder") or ""
+            folder = os.path.join(name, subfolder) if local else None
             outside = shards_outside_folder(folder, sorted(set(load_config.sharded_metadata["weight_map"].values())))
             if outside:
                 raise ValueError(

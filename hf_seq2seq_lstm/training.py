@@ -184,6 +184,19 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
         if lr_deadline is not None and lr_deadline not in self.callback_handler.callbacks:
             raise ValueError("lr_deadline must also be passed in callbacks: it is the clock that stops training.")
         self.lr_deadline = lr_deadline
+        # set by train(resume_from_checkpoint=...) when that checkpoint had already reached max_steps
+        self.resumed_a_finished_run = False
+
+    def _init_training_state(self, max_steps, num_update_steps_per_epoch, num_train_epochs, *args, **kwargs):
+        epochs_trained, steps_trained_in_current_epoch = super()._init_training_state(
+            max_steps, num_update_steps_per_epoch, num_train_epochs, *args, **kwargs)
+        if self.state.global_step >= max_steps:
+            # Resumed from a checkpoint that already reached max_steps (a rerun of a finished run): Trainer would
+            # still run the rest of the partial last epoch, checking max_steps only after a step (DefaultFlowCallback
+            # .on_step_end), so it would train one step more. No epoch left to run, as when max_steps ends an epoch.
+            self.resumed_a_finished_run = True
+            return num_train_epochs, 0
+        return epochs_trained, steps_trained_in_current_epoch
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.lr_deadline is None or self.lr_scheduler is not None:
@@ -247,7 +260,8 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     def save_metrics(self, split, metrics, combined=True):
         if not self.is_world_process_zero():
             return
-        atomic_write_json(os.path.join(self.args.output_dir, f"{split}_results.json"), metrics, indent=4)
+        path = os.path.join(self.args.output_dir, f"{split}_results.json")
+        atomic_write_json(path, metrics, indent=4, sort_keys=True)
         if combined:
             path = os.path.join(self.args.output_dir, "all_results.json")
             all_metrics = {}
@@ -255,11 +269,12 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
                 with open(path, encoding="utf-8") as handle:
                     all_metrics = json.load(handle)
             all_metrics.update(metrics)
-            atomic_write_json(path, all_metrics, indent=4)
+            atomic_write_json(path, all_metrics, indent=4, sort_keys=True)
 
     def save_state(self):
         if self.is_world_process_zero():
-            atomic_write_json(os.path.join(self.args.output_dir, "trainer_state.json"), dataclasses.asdict(self.state))
+            atomic_write_json(os.path.join(self.args.output_dir, "trainer_state.json"), dataclasses.asdict(self.state),
+                              sort_keys=True)
 
     def _push_from_checkpoint(self, checkpoint_folder):
         # With push_to_hub=True, Trainer copies only the config, generation config and weights of each checkpoint into

@@ -342,11 +342,16 @@ def run(model_args, data_args, training_args, output_args):
         mark_run_folder(output_dir)  # before the run's own files go into the folder: see hf_seq2seq_lstm.files
     if training_args.do_train:
         trainer.save_model()  # with the tokenizer (processing_class) and the code its tokenizer_config.json names
-        metrics = {**result.metrics, "train_samples": len(tokenized["train"])}
-        trainer.log_metrics("train", metrics)
-        trainer.save_metrics("train", metrics)
-        trainer.save_state()
-        all_metrics.update(metrics)
+        if trainer.resumed_a_finished_run:
+            # A rerun of a finished run: its training results stay those of the run that trained.
+            logger.warning("%s had already reached step %d: nothing left to train; the earlier run's training "
+                           "results are kept.", last_checkpoint, trainer.state.global_step)
+        else:
+            metrics = {**result.metrics, "train_samples": len(tokenized["train"])}
+            trainer.log_metrics("train", metrics)
+            trainer.save_metrics("train", metrics)
+            trainer.save_state()
+            all_metrics.update(metrics)
 
     for split, prefix, wanted in (("validation", "eval", training_args.do_eval), ("test", "predict", training_args.do_predict)):
         if not wanted:

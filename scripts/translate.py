@@ -29,7 +29,7 @@ import torch
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import run_cli, stop_on_signals
+from hf_seq2seq_lstm.cli import run_cli, stop_on_signals, write_stdout
 from hf_seq2seq_lstm.data import load_text_pairs, read_lines, read_text_lines
 from hf_seq2seq_lstm.files import atomic_write_json, atomic_write_text
 from hf_seq2seq_lstm.inference import translate
@@ -203,8 +203,7 @@ def main(argv=None):
     if args.output:
         save("--output", args.output, atomic_write_text, "".join(lines))
     else:
-        sys.stdout.writelines(lines)
-        sys.stdout.flush()  # a closed pipe shows up here, inside run_cli's handling, not in the flush at exit
+        write_stdout(lines)  # a closed pipe (`| head -1`) ends the run quietly with status 141
 
     if references is not None:
         best = [output[0] if isinstance(output, list) else output for output in outputs]

@@ -10,10 +10,11 @@ import subprocess
 import time
 
 import pytest
+import torch
 from transformers import Seq2SeqTrainingArguments
 
 from conftest import PYTHON, REPO_ROOT, load_script, make_model
-from reliability_helpers import TRAIN_SCRIPT, fixed_data_args, subprocess_env
+from reliability_helpers import TRAIN_SCRIPT, fixed_data_args, load_weights, subprocess_env
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.files import LOCK_FILE, RUN_MARKER
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer
@@ -240,3 +241,29 @@ def test_flags_out_of_range_are_refused_before_anything_is_read(tmp_path, cli, f
     assert status == 1 and "Traceback" not in stderr
     assert message in stderr
     assert not (tmp_path / "out").exists()
+
+
+# A finished run
+
+
+def test_rerunning_a_finished_run_trains_nothing_more(fixed, tmp_path, cli):
+    # max_steps 4 ends part-way through the first epoch (8 steps of 8 pairs), where Trainer alone would resume from
+    # checkpoint-4 and train a step 5; a constant learning rate, so that such a step would move the weights.
+    folder = tmp_path / "finished"
+    args = run_args(fixed, folder, "--lr_scheduler_type", "constant")
+    assert cli(args)[0] == 0
+    checkpoints = sorted(name for name in os.listdir(folder) if name.startswith("checkpoint-"))
+    assert checkpoints == ["checkpoint-2", "checkpoint-4"]
+    weights = load_weights(folder)
+    train_results = read_json(folder / "train_results.json")
+
+    status, stdout, stderr = cli(args)  # the same command again
+    assert status == 0, stderr
+    assert f"Resuming from the latest complete checkpoint in --output_dir: {folder / 'checkpoint-4'}" in stdout
+    assert sorted(name for name in os.listdir(folder) if name.startswith("checkpoint-")) == checkpoints
+    assert read_json(folder / "trainer_state.json")["global_step"] == 4
+    for saved in (load_weights(folder), load_weights(folder / "checkpoint-4")):
+        assert saved.keys() == weights.keys()
+        assert all(torch.equal(saved[name], weights[name]) for name in weights)
+    assert "nothing left to train" in stdout
+    assert read_json(folder / "train_results.json") == train_results  # the run that trained, not an empty one
