@@ -1,5 +1,7 @@
 """Entry points of the command-line scripts: a user error ends a script with its message, not a traceback."""
 
+import argparse
+import math
 import os
 import signal
 import sys
@@ -73,3 +75,45 @@ def stop_on_signals() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
+
+
+# Range checks of numeric flags, one wording for every script: "--flag must be an integer >= 1, not 0."
+
+
+def _describe_range(kind: type, minimum=None, maximum=None, exclusive: bool = False) -> str:
+    bounds = [f"{'>' if exclusive else '>='} {minimum}"] if minimum is not None else []
+    bounds += [f"<= {maximum}"] if maximum is not None else []
+    return " ".join(["an integer" if kind is int else "a finite number", " and ".join(bounds)]).strip()
+
+
+def _out_of_range(value, minimum=None, maximum=None, exclusive: bool = False) -> bool:
+    below = minimum is not None and (value <= minimum if exclusive else value < minimum)
+    return (isinstance(value, float) and not math.isfinite(value)) or below or (maximum is not None and value > maximum)
+
+
+def check_flag(flag: str, value, minimum=None, maximum=None, *, exclusive: bool = False, why: str | None = None):
+    """
+    Raises a one-line ValueError naming `--flag` when `value` (a parsed number; None, an unset optional flag,
+    passes) is not finite or lies outside [`minimum`, `maximum`] (`minimum` excluded with `exclusive`); `why` says
+    what the bound stands for.
+    """
+    if value is not None and _out_of_range(value, minimum, maximum, exclusive):
+        described = _describe_range(type(value), minimum, maximum, exclusive)
+        raise ValueError(f"--{flag} must be {described}{f' ({why})' if why else ''}, not {value}.")
+
+
+def bounded(kind: type, minimum=None, maximum=None, *, exclusive: bool = False):
+    """The argparse `type=` of [`check_flag`]'s rule: anything else is a usage error naming the flag (exit status 2),
+    like a value that is not a number, before anything is loaded."""
+    expected = _describe_range(kind, minimum, maximum, exclusive)
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {text!r}") from None
+        if _out_of_range(value, minimum, maximum, exclusive):
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {text}")
+        return value
+
+    return parse

@@ -31,7 +31,6 @@ A bad input, checkpoint or diverging loss ends the run with a one-line error and
 
 import contextlib
 import logging
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from transformers import (
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig
 from hf_seq2seq_lstm.checkpoints import load_model, resolve_resume_checkpoint
-from hf_seq2seq_lstm.cli import run_cli, stop_on_signals
+from hf_seq2seq_lstm.cli import check_flag, run_cli, stop_on_signals
 from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, tokenize_pairs
 from hf_seq2seq_lstm.files import (
     RUN_MARKER,
@@ -80,12 +79,6 @@ CONFIG_FLAGS = ("cell_type", "attention", "input_feeding", "bidirectional_encode
                 "tie_word_embeddings", "share_embeddings", "label_smoothing")
 
 
-def require(valid: bool, flag: str, value, what: str) -> None:
-    """A flag out of its range: a one-line error that names it, when the arguments are parsed."""
-    if not valid:
-        raise ValueError(f"--{flag} must be {what}, not {value!r}.")
-
-
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": "A saved model to fine-tune; omit to train a new one."})
@@ -114,7 +107,7 @@ class ModelArguments:
     split_digits: bool = field(default=False, metadata={"help": "Every digit its own token."})
 
     def __post_init__(self):
-        require(self.vocab_size >= 1, "vocab_size", self.vocab_size, "a positive number of tokens")
+        check_flag("vocab_size", self.vocab_size, 1, why="tokens")
         if self.model_name_or_path is None:
             # The config checks its fields (validate_architecture): built here, a bad --hidden_size or
             # --config_overrides fails before the data is loaded and a tokenizer trained, not after.
@@ -152,13 +145,12 @@ class DataTrainingArguments:
 
     def __post_init__(self):
         for flag in ("max_source_length", "max_target_length"):
-            require(getattr(self, flag) >= 1, flag, getattr(self, flag), "at least 1 (tokens)")
+            check_flag(flag, getattr(self, flag), 1, why="tokens")
         for flag in ("num_beams", "max_train_samples", "max_eval_samples", "max_predict_samples",
                      "early_stopping_patience"):
-            value = getattr(self, flag)
-            require(value is None or value >= 1, flag, value, "at least 1")
+            check_flag(flag, getattr(self, flag), 1)
         minutes = self.max_train_minutes
-        require(minutes is None or minutes > 0, "max_train_minutes", minutes, "a positive number of minutes")
+        check_flag("max_train_minutes", minutes, 0, exclusive=True, why="minutes")
         if self.decay_lr_to_time_limit and minutes is None:
             raise ValueError("--decay_lr_to_time_limit needs --max_train_minutes: the time limit is where it decays "
                              "to.")
@@ -177,16 +169,14 @@ class OutputArguments:
 def check_training_arguments(args: Seq2SeqTrainingArguments) -> None:
     """What Seq2SeqTrainingArguments accepts but fails later, deep in training or evaluation, or silently ignores."""
     for flag in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
-        require(getattr(args, flag) >= 1, flag, getattr(args, flag), "at least 1")
-    require(math.isfinite(args.learning_rate) and args.learning_rate >= 0, "learning_rate", args.learning_rate,
-            "a finite number >= 0")
+        check_flag(flag, getattr(args, flag), 1)
+    check_flag("learning_rate", args.learning_rate, 0)
     if args.do_train and args.max_steps < 0:  # epoch-based
-        require(args.num_train_epochs > 0, "num_train_epochs", args.num_train_epochs, "positive (or set --max_steps)")
+        check_flag("num_train_epochs", args.num_train_epochs, 0, exclusive=True, why="or set --max_steps")
     if args.save_strategy == "steps":  # Trainer never saves with save_steps <= 0 (below 1: a fraction of the steps)
-        require(args.save_steps > 0, "save_steps", args.save_steps, "positive with --save_strategy steps")
+        check_flag("save_steps", args.save_steps, 0, exclusive=True, why="with --save_strategy steps")
     for flag in ("generation_num_beams", "generation_max_length"):
-        value = getattr(args, flag)
-        require(value is None or value >= 1, flag, value, "at least 1")
+        check_flag(flag, getattr(args, flag), 1)
 
 
 def load_data(data_args: DataTrainingArguments):

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from hf_seq2seq_lstm.cli import run_cli
+from hf_seq2seq_lstm.cli import check_flag, run_cli
 from hf_seq2seq_lstm.data import load_text_pairs
 from hf_seq2seq_lstm.tokenization import (
     MODEL_TYPES,
@@ -74,10 +74,7 @@ def parse_args(argv=None):
 
 def check_ranges(args) -> None:
     for flag, (minimum, maximum, meaning) in RANGES.items():
-        value = getattr(args, flag)
-        if value is not None and (value < minimum or (maximum is not None and value > maximum)):
-            bounds = f"at least {minimum}" + (f" and at most {maximum}" if maximum is not None else "")
-            raise ValueError(f"--{flag} must be {bounds} ({meaning}), got {value}.")
+        check_flag(flag, getattr(args, flag), minimum, maximum, why=meaning)
 
 
 def main(argv=None):

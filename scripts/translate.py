@@ -21,7 +21,6 @@ reader of stdout goes away (`| head -1`), as for a process killed by those signa
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 
@@ -29,35 +28,13 @@ import torch
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import run_cli, stop_on_signals, write_stdout
+from hf_seq2seq_lstm.cli import bounded, run_cli, stop_on_signals, write_stdout
 from hf_seq2seq_lstm.data import load_text_pairs, read_lines, read_text_lines
 from hf_seq2seq_lstm.files import atomic_write_json, atomic_write_text
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.metrics import text_scorer
 from hf_seq2seq_lstm.tokenization import load_tokenizer
 from hf_seq2seq_lstm.training import check_tokenizer_matches_model
-
-
-def bounded(kind, minimum=None, *, exclusive=False, maximum=None):
-    """
-    An argparse `type=`: an int, or a finite float, >= `minimum` (> with `exclusive`) and <= `maximum`. Anything
-    else is a usage error naming the flag (exit status 2), like a value that is not a number, before a model loads.
-    """
-    bounds = [f"{'>' if exclusive else '>='} {minimum}"] if minimum is not None else []
-    bounds += [f"<= {maximum}"] if maximum is not None else []
-    expected = " ".join(["an integer" if kind is int else "a finite number", " and ".join(bounds)]).strip()
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {expected}, not {text!r}") from None
-        below = minimum is not None and (value <= minimum if exclusive else value < minimum)
-        if (kind is float and not math.isfinite(value)) or below or (maximum is not None and value > maximum):
-            raise argparse.ArgumentTypeError(f"must be {expected}, not {text}")
-        return value
-
-    return parse
 
 
 def parse_args(argv=None):
@@ -86,12 +63,12 @@ def parse_args(argv=None):
                         help="outputs per input, joined by ' ||| ' (at most --num_beams unless --do_sample)")
     parser.add_argument("--do_sample", action="store_true")
     parser.add_argument("--top_k", type=bounded(int, 0), help="0 turns top-k filtering off")
-    parser.add_argument("--top_p", type=bounded(float, 0, exclusive=True, maximum=1))
+    parser.add_argument("--top_p", type=bounded(float, 0, 1, exclusive=True))
     parser.add_argument("--temperature", type=bounded(float, 0, exclusive=True))
     parser.add_argument("--length_penalty", type=bounded(float))
     parser.add_argument("--no_repeat_ngram_size", type=bounded(int, 0), help="0 turns it off")
     parser.add_argument("--repetition_penalty", type=bounded(float, 0, exclusive=True))
-    parser.add_argument("--seed", type=bounded(int, 0, maximum=2**64 - 1), default=0)  # torch.manual_seed's range
+    parser.add_argument("--seed", type=bounded(int, 0, 2**64 - 1), default=0)  # torch.manual_seed's range
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no_progress", action="store_true")
     parser.add_argument("--plot-attention", "--plot_attention", dest="plot_attention", metavar="DIR",

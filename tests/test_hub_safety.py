@@ -348,7 +348,7 @@ def test_train_tokenizer_range_checks_its_numeric_flags(train_tokenizer_script, 
     argv = ["--train_file", str(parallel), "--source_lang", "en", "--target_lang", "de", "--output_dir",
             str(parallel.parent / "out"), flag, value]
     message = cli_error(capsys, train_tokenizer_script.main, argv)
-    assert message.startswith(f"{flag} must be at least") and message.endswith(f"got {value}.")
+    assert message.startswith(f"{flag} must be an integer >= ") and message.endswith(f"not {value}.")
     assert not (parallel.parent / "out").exists()
 
 
