@@ -258,8 +258,8 @@ def test_scripts_report_user_errors_on_one_line(tmp_path):
                              "--vocab_size", "0"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.splitlines()[-2:] == [
-        "error: --vocab_size must be at least 5 and at most 4294967296 (the 4 special tokens and at least one more, "
-        "in 32-bit token ids), got 0.", HINT]
+        "error: --vocab_size must be an integer >= 5 and <= 4294967296 (the 4 special tokens and at least one more, "
+        "in 32-bit token ids), not 0.", HINT]
 
 
 # ---- README.md: ours to replace, or left alone -------------------------------------------------------------------
