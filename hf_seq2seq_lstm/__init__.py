@@ -14,6 +14,7 @@ from .modeling_seq2seq_lstm import (
     Seq2SeqLSTMModel,
     Seq2SeqLSTMPreTrainedModel,
 )
+from .quantization import quantize
 from .tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 
 AutoConfig.register(Seq2SeqLSTMConfig.model_type, Seq2SeqLSTMConfig, exist_ok=True)
@@ -38,4 +39,5 @@ __all__ = [
     "Seq2SeqLSTMModel",
     "Seq2SeqLSTMPreTrainedModel",
     "Seq2SeqLSTMTokenizer",
+    "quantize",
 ]

@@ -224,6 +224,9 @@ def rnn_cell_step(rnn: nn.LSTM | nn.GRU, inputs, hidden, cell=None):
     length-1 call of the fused module costs about twice as much (forward and backward), and the step-by-step decoder
     and generation make one such call per token.
     """
+    if not isinstance(rnn, nn.RNNBase):
+        # An int8 layer of hf_seq2seq_lstm.quantize() (no float weights): it steps on its own prepacked weights.
+        return rnn.cell_step(inputs, hidden, cell)
     if cell is None:
         return torch.gru_cell(inputs, hidden, rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0), None
     return torch.lstm_cell(inputs, (hidden, cell), rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
@@ -912,6 +915,183 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         )
 
 
+def _lean_beam_search_applies(model, logits_processor, stopping_criteria, generation_config, synced_gpus,
+                              model_kwargs) -> bool:
+    """Whether `lean_beam_search` reproduces transformers' `_beam_search` for these prepared inputs."""
+    from transformers.generation.logits_process import MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor
+    from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
+
+    config = generation_config
+    if (config.num_beams <= 1 or config.do_sample or config.return_dict_in_generate or config.output_scores
+            or config.output_logits or config.output_attentions or config.output_hidden_states or config.low_memory
+            or getattr(config, "prefill_chunk_size", None) is not None or synced_gpus):
+        return False
+    if not model_kwargs.get("use_cache") or model_kwargs.get("past_key_values") is not None:
+        return False
+    # The eos bans of min_length / min_new_tokens are the only processors cheap on raw logits; others fall back.
+    if any(type(p) not in (MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor) for p in logits_processor):
+        return False
+    if any(type(c) not in (MaxLengthCriteria, EosTokenCriteria) for c in stopping_criteria):
+        return False
+    max_lengths = [c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria]
+    if not max_lengths or min(max_lengths) > config.max_length:
+        return False
+    n_eos = config._eos_token_tensor.shape[0] if config._eos_token_tensor is not None else 0
+    return model.get_output_embeddings().out_features >= max(2, 1 + n_eos) * config.num_beams
+
+
+def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
+    """
+    transformers' `_beam_search` (5.x, without its optional outputs), step for step and with the same selections,
+    but selecting on the raw logits: log-softmax and the running beam score are constants per row, so the top M
+    continuations of each beam (M = (1 + number of eos tokens, at least 2) x num_beams, transformers' candidate
+    count) contain the top M of the whole batch item, and only those M are normalized. Sequences are not gathered
+    every step either: each step keeps the running beams' tokens and parents (B, K), and the returned
+    hypotheses are traced back once at the end.
+
+    Returns the sequences (B x num_return_sequences, P + N) and their scores (B x num_return_sequences,).
+    """
+    from transformers.generation.logits_process import MinLengthLogitsProcessor
+    from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
+
+    config = generation_config
+    device = input_ids.device
+    num_beams, length_penalty, early_stopping = config.num_beams, config.length_penalty, config.early_stopping
+    max_length = config.max_length
+    flat_batch, prompt_len = input_ids.shape[:2]
+    batch_size = flat_batch // num_beams
+    pad_token_id, eos_token_id = config._pad_token_tensor, config._eos_token_tensor
+    fill = int(pad_token_id or eos_token_id[0] if eos_token_id is not None else -1)  # transformers' expression
+    n_eos = eos_token_id.shape[0] if eos_token_id is not None else 0
+    cands = max(2, 1 + n_eos) * num_beams
+    top_num_beam_mask = torch.arange(cands, device=device) < num_beams
+    stop_length = min(c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria)
+    stop_ids = [torch.as_tensor(c.eos_token_id).view(-1) for c in stopping_criteria if type(c) is EosTokenCriteria]
+    stop_ids = torch.cat(stop_ids).to(device) if stop_ids else None
+    # (length from which the ban is lifted, banned ids) per min_length / min_new_tokens processor
+    eos_bans = [
+        (p.min_length if type(p) is MinLengthLogitsProcessor else p.prompt_length_to_skip + p.min_new_tokens,
+         torch.as_tensor(p.eos_token_id).view(-1).to(device))
+        for p in logits_processor
+    ]
+
+    running_scores = torch.zeros((batch_size, num_beams), dtype=torch.float, device=device)
+    running_scores[:, 1:] = -1e9
+    beam_scores = torch.full((batch_size, num_beams), fill_value=-1e9, dtype=torch.float, device=device)
+    is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool, device=device)
+    heuristic_unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool, device=device)
+    # A kept hypothesis is its last step (-1: none, the prompt and fill), the running beam it extends and its token.
+    kept_step = torch.full((batch_size, num_beams), -1, dtype=torch.long, device=device)
+    kept_parent = torch.zeros((batch_size, num_beams), dtype=torch.long, device=device)
+    kept_token = torch.full((batch_size, num_beams), fill, dtype=torch.long, device=device)
+    token_history, parent_history = [], []  # per step, the running beams' (B, K) last tokens and source beams
+    batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
+    no_hits = torch.zeros((batch_size, cands), dtype=torch.bool, device=device)
+
+    outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=not config.is_assistant)
+    cur_len = prompt_len
+    while True:
+        model_kwargs = model._update_model_kwargs_for_generation(
+            outputs, model_kwargs, is_encoder_decoder=model.config.is_encoder_decoder
+        )
+        logits = outputs.logits[:, -1, :]
+        del outputs
+        if logits.dtype != torch.float32 or logits.device != device:
+            logits = logits.to(dtype=torch.float32, device=device)
+        # transformers normalizes before its processors: the banned eos still count in the normalizer
+        normalizer = torch.logsumexp(logits, dim=-1, keepdim=True)
+        banned = [ids for until, ids in eos_bans if cur_len < until]
+        if banned:
+            logits.index_fill_(-1, torch.cat(banned), -math.inf)  # the model's own output, not read again
+        values, tokens = logits.topk(cands, dim=-1)  # (B*K, M)
+        scores = ((values - normalizer) + running_scores.view(-1, 1)).view(batch_size, num_beams * cands)
+        topk_scores, flat = scores.topk(cands, dim=-1)  # (B, M): transformers' top M over all K x V continuations
+        source = flat // cands
+        topk_tokens = tokens.view(batch_size, -1).gather(1, flat)
+        if cur_len + 1 >= stop_length:
+            hits = ~no_hits
+        else:
+            hits = torch.isin(topk_tokens, stop_ids) if stop_ids is not None else no_hits
+
+        # the best num_beams unfinished continuations go on (transformers' _get_running_beams_for_next_iteration)
+        running_candidates = topk_scores + hits.to(torch.float32) * -1.0e9
+        keep = torch.topk(running_candidates, k=num_beams)[1]
+        running_scores = running_candidates.gather(1, keep)
+        parents = source.gather(1, keep)
+        running_tokens = topk_tokens.gather(1, keep)
+        token_history.append(running_tokens)
+        parent_history.append(parents)
+
+        # finished continuations among the top num_beams replace worse kept ones (transformers' _update_finished_beams)
+        just_finished = hits & top_num_beam_mask[None, :]
+        finished_scores = topk_scores / ((cur_len + 1 - prompt_len) ** length_penalty)
+        beams_in_batch_are_full = torch.all(is_sent_finished, axis=-1, keepdims=True) & (early_stopping is True)
+        finished_scores += beams_in_batch_are_full.to(torch.float32) * -1.0e9
+        finished_scores += (~heuristic_unsatisfied).to(torch.float32) * -1.0e9
+        finished_scores += (~just_finished) * -1.0e9
+        merged_scores = torch.cat((beam_scores, finished_scores), dim=1)
+        best = torch.topk(merged_scores, k=num_beams)[1]
+        beam_scores = merged_scores.gather(1, best)
+        is_sent_finished = torch.cat((is_sent_finished, just_finished), dim=1).gather(1, best)
+        step = kept_step.new_full(source.shape, cur_len - prompt_len)
+        kept_step = torch.cat((kept_step, step), dim=1).gather(1, best)
+        kept_parent = torch.cat((kept_parent, source), dim=1).gather(1, best)
+        kept_token = torch.cat((kept_token, topk_tokens), dim=1).gather(1, best)
+
+        cache = model_kwargs.get("past_key_values")
+        if cache is not None:
+            beam_idx = (parents + batch_offset).view(-1)
+            if hasattr(model, "_reorder_cache"):
+                model_kwargs["past_key_values"] = model._reorder_cache(cache, beam_idx)
+            else:
+                cache.reorder_cache(beam_idx)
+
+        cur_len += 1
+        heuristic_unsatisfied = model._check_early_stop_heuristic(
+            heuristic_unsatisfied, running_scores, beam_scores, is_sent_finished, cur_len, max_length, prompt_len,
+            early_stopping, length_penalty,
+        )
+        # the one host sync of a step: whether any batch item can still improve
+        if not model._beam_search_has_unfinished_sequences(heuristic_unsatisfied, is_sent_finished, hits,
+                                                           early_stopping):
+            break
+        model_inputs = model.prepare_inputs_for_generation(
+            running_tokens.view(-1, 1), next_sequence_length=1, **model_kwargs
+        )
+        outputs = model(**model_inputs, return_dict=True)
+
+    # trace the returned hypotheses back through the running beams
+    num_return = config.num_return_sequences
+    last_step, slot, last_token = kept_step[:, :num_return], kept_parent[:, :num_return], kept_token[:, :num_return]
+    generated = int(last_step.max()) + 1
+    sequences = torch.full((batch_size, num_return, prompt_len + generated), fill, dtype=torch.long, device=device)
+    sequences[:, :, :prompt_len] = input_ids.view(batch_size, num_beams, prompt_len)[:, :1]
+    if generated > 0:
+        body = sequences[:, :, prompt_len:]
+        body.scatter_(2, last_step.clamp(min=0).unsqueeze(-1),
+                      torch.where(last_step >= 0, last_token, fill).unsqueeze(-1))
+        for step in range(generated - 2, -1, -1):
+            active = last_step > step
+            body[:, :, step] = torch.where(active, token_history[step].gather(1, slot), body[:, :, step])
+            slot = torch.where(active, parent_history[step].gather(1, slot), slot)
+    return sequences.view(batch_size * num_return, -1), beam_scores[:, :num_return].reshape(-1)
+
+
+def lean_beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config, synced_gpus=False,
+                     **model_kwargs):
+    """
+    The `custom_generate` callable `Seq2SeqLSTMForConditionalGeneration.generate` passes for beam search: the same
+    tokens and scores as transformers' `_beam_search` (up to exact ties) with less work per step (see
+    `_lean_beam_search`), where `_lean_beam_search_applies`; transformers' `_beam_search` otherwise.
+    """
+    if _lean_beam_search_applies(model, logits_processor, stopping_criteria, generation_config, synced_gpus,
+                                 model_kwargs):
+        return _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config,
+                                 **model_kwargs)[0]
+    return type(model)._beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config,
+                                    synced_gpus=synced_gpus, **model_kwargs)
+
+
 class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, GenerationMixin):
     """[`Seq2SeqLSTMModel`] with the output layer over the target vocabulary, the loss and `generate()`."""
 
@@ -988,7 +1168,17 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         r"""
         [`~GenerationMixin.generate`], refusing `encoder_repetition_penalty` with separate vocabularies: it rewards
         target ids equal to source ids, and a source id names another token, or none, in the target vocabulary.
+
+        Beam search without sampling runs `lean_beam_search` (this file): the same tokens and scores as
+        transformers' `_beam_search`, which it falls back to for the options it does not cover (any optional
+        output, logits processors other than min_length / min_new_tokens, other stopping criteria; see
+        `_lean_beam_search_applies`). `lean_beam_search=False` (a `generate()` argument or a generation config
+        attribute) forces transformers' own beam search.
         """
+        lean = kwargs.pop("lean_beam_search", None)
+        if self._lean_beam_search_may_apply(lean, args, kwargs):
+            # transformers' _beam_search normalizes and ranks all B*K x V continuations every step; ours, M per beam
+            kwargs["custom_generate"] = lean_beam_search
         generation_config = kwargs.get("generation_config") or self.generation_config
         penalty = kwargs.get("encoder_repetition_penalty", generation_config.encoder_repetition_penalty)
         if penalty not in (None, 1.0) and self.config.decoder_vocab_size is not None:
@@ -998,6 +1188,28 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
                 f"use repetition_penalty, or leave encoder_repetition_penalty at 1.0."
             )
         return super().generate(*args, **kwargs)
+
+    def _lean_beam_search_may_apply(self, lean: bool | None, args: tuple, kwargs: dict) -> bool:
+        """Beam search mode, and nothing that generate() drops for a `custom_generate` callable (streamer, ...)."""
+        from transformers.generation.configuration_utils import GenerationMode
+
+        if lean is False or len(args) > 1 or kwargs.get("synced_gpus") or any(
+            kwargs.get(name) is not None
+            for name in ("custom_generate", "streamer", "assistant_model", "tokenizer", "assistant_tokenizer")
+        ):
+            return False
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return False  # generate() may turn synced_gpus on by itself
+        try:
+            config, _ = self._prepare_generation_config(
+                kwargs.get("generation_config"), **{k: v for k, v in kwargs.items() if k != "generation_config"}
+            )
+            mode = config.get_generation_mode()
+        except Exception:  # let generate() raise it
+            return False
+        if lean is None and getattr(config, "lean_beam_search", True) is False:
+            return False
+        return mode == GenerationMode.BEAM_SEARCH
 
     def logits(self, decoder_outputs: torch.Tensor) -> torch.Tensor:
         """(B, T, H) decoder outputs -> (B, T, V) logits."""

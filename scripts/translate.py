@@ -70,6 +70,8 @@ def parse_args(argv=None):
     parser.add_argument("--repetition_penalty", type=bounded(float, 0, exclusive=True))
     parser.add_argument("--seed", type=bounded(int, 0, 2**64 - 1), default=0)  # torch.manual_seed's range
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--int8", action="store_true",
+                        help="int8 weights for CPU serving (hf_seq2seq_lstm.quantize): outputs close to fp32's")
     parser.add_argument("--no_progress", action="store_true")
     parser.add_argument("--plot-attention", "--plot_attention", dest="plot_attention", metavar="DIR",
                         help="write one cross-attention heatmap per input to DIR/attention_NNNN.png (numbered from 1)")
@@ -158,6 +160,8 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     # safetensors only, no remote code, a clear error for a missing, truncated or mismatched model
     model = load_model(args.model).to(args.device)
+    if args.int8:
+        model = hf_seq2seq_lstm.quantize(model, inplace=True)  # CPU only: refuses another --device with a clear error
     tokenizer = load_tokenizer(args.tokenizer or args.model)
     check_tokenizer_matches_model(model, tokenizer)
     if args.plot_attention and model.config.attention == "none":

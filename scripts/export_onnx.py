@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""Export a saved model to ONNX (an encoder and a one-step decoder) for decoding with onnxruntime.
+
+    python scripts/export_onnx.py --model outputs/dates --output_dir outputs/dates-onnx
+    python scripts/export_onnx.py --model outputs/dates --output_dir outputs/dates-onnx --int8
+
+The output folder gets encoder.onnx, decoder.onnx, onnx_config.json (what the decoder needs to know), the model's
+config.json and generation_config.json, and its tokenizer, each file written atomically. Decode with
+
+    from hf_seq2seq_lstm.onnx_export import OnnxSeq2SeqLSTM
+    ids = OnnxSeq2SeqLSTM.from_folder("outputs/dates-onnx").generate(input_ids, attention_mask, num_beams=5)
+
+which gives the tokens of `model.generate()` for greedy and beam search. `--int8` quantizes the weights with
+onnxruntime's dynamic quantization (outputs then differ slightly from the model's). Needs `pip install
+'hf-seq2seq-lstm[onnx]'`. Exit status: 0; 1 for an error; 2 for a bad flag.
+"""
+
+import argparse
+import os
+import sys
+
+import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm.checkpoints import load_model
+from hf_seq2seq_lstm.cli import run_cli, stop_on_signals
+from hf_seq2seq_lstm.files import atomic_write_text
+from hf_seq2seq_lstm.onnx_export import export_onnx
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="folder of a saved model (and its tokenizer)")
+    parser.add_argument("--tokenizer", help="tokenizer folder, if not saved with the model")
+    parser.add_argument("--output_dir", required=True, help="folder to write the ONNX files into (created)")
+    parser.add_argument("--int8", action="store_true", help="quantize the weights to int8 (quantize_dynamic)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from hf_seq2seq_lstm.tokenization import load_tokenizer, save_tokenizer
+
+    model = load_model(args.model)
+    tokenizer_folder = args.tokenizer or args.model
+    tokenizer = None
+    if args.tokenizer or os.path.isfile(os.path.join(tokenizer_folder, "tokenizer_config.json")):
+        tokenizer = load_tokenizer(tokenizer_folder)
+    os.makedirs(args.output_dir, exist_ok=True)
+    export_onnx(model, args.output_dir, int8=args.int8)
+    atomic_write_text(os.path.join(args.output_dir, "config.json"), model.config.to_json_string())
+    atomic_write_text(os.path.join(args.output_dir, "generation_config.json"),
+                      model.generation_config.to_json_string())
+    if tokenizer is not None:
+        save_tokenizer(tokenizer, args.output_dir)
+    else:
+        print(f"warning: no tokenizer in {args.model}: only the ONNX files and config were written", file=sys.stderr)
+    print(f"wrote {args.output_dir}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    stop_on_signals()
+    sys.exit(run_cli(main))
