@@ -9,9 +9,12 @@ Reports, in one run (each training run in its own process so that its peak RSS i
     batch to the optimizer step) and peak RSS for the reference configuration (embeddings 256, 1-layer biLSTM
     encoder 2x256, 1-layer LSTM decoder 512, Luong general attention, dropout 0.2, Adam, batches of 64 sentences,
     10k-token vocabularies) with and without input feeding, and GRU and no-attention variants;
-  - generation throughput (sentences/s) on the 1,000 test2016 sentences, greedy and beam 5, batch 64, every output
-    exactly --new_tokens long (so that models that stop at different points are compared on the same work), and
-    the cached vs use_cache=False ratio on 100-token outputs;
+  - generation, for each serving path (`--serving_paths`: fp32 `generate()` with transformers' beam search or with
+    ours (the default), int8 `quantize()`, onnxruntime fp32 and int8), greedy and beam 5, every output exactly
+    --new_tokens long (so that models that stop at different points are compared on the same work): sentences/s on
+    the 1,000 test2016 sentences in length-sorted batches of 64 (`inference.length_sorted_batches`, as `translate`
+    makes them), and batch-1 latency, mean ms per sentence over the first --latency_sentences sentences, one
+    sentence per call; and the cached vs use_cache=False ratio on 100-token outputs;
   - the measured fp32 matmul rate, and each figure as model FLOP/s over that rate.
 
 Like our other scripts, the benchmark first calls `hf_seq2seq_lstm.allocator.reuse_freed_memory()` (set
@@ -33,6 +36,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,6 +53,9 @@ VARIANTS = {
     "GRU, no input feeding": dict(input_feeding=False, cell_type="gru"),
     "no attention": dict(attention="none", input_feeding=False),
 }
+GENERATION_MODES = (("greedy", 1), ("beam5", 5))  # (name, num_beams)
+SERVING_PATHS = ("fp32 generate (transformers beam search)", "fp32 generate", "int8", "onnxruntime fp32",
+                 "onnxruntime int8")
 
 
 def matmul_flops_per_second(size=1024, repeats=20) -> float:
@@ -152,10 +159,69 @@ def train_worker(args) -> dict:
     }
 
 
+def serving_paths(model, names: list[str], new_tokens: int, folder: Path) -> dict:
+    """Path name -> generate(input_ids, attention_mask, num_beams) -> token ids, every output new_tokens long (no
+    end-of-sequence token, whatever the weights). The onnxruntime paths export into `folder`; without onnxruntime
+    they are skipped with a note."""
+    from hf_seq2seq_lstm import quantize
+
+    def on_torch(model, **options):
+        def generate(input_ids, attention_mask, num_beams):
+            with torch.inference_mode():
+                return model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=num_beams,
+                                      max_new_tokens=new_tokens, eos_token_id=None, **options)
+        return generate
+
+    def on_onnxruntime(int8: bool):
+        from hf_seq2seq_lstm.onnx_export import OnnxSeq2SeqLSTM, export_onnx
+
+        path_folder = folder / ("int8" if int8 else "fp32")
+        export_onnx(model, path_folder, int8=int8)  # an ImportError without onnx and onnxruntime
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()  # the threads torch gets
+        onnx_model = OnnxSeq2SeqLSTM.from_folder(path_folder, session_options=options)
+        onnx_model.metadata["eos_token_id"] = None  # as eos_token_id=None for generate(): every beam runs to the end
+
+        def generate(input_ids, attention_mask, num_beams):
+            return onnx_model.generate(input_ids, attention_mask, num_beams=num_beams, max_new_tokens=new_tokens)
+        return generate
+
+    builders = {
+        "fp32 generate (transformers beam search)": lambda: on_torch(model, lean_beam_search=False),
+        "fp32 generate": lambda: on_torch(model),
+        "int8": lambda: on_torch(quantize(model)),
+        "onnxruntime fp32": lambda: on_onnxruntime(int8=False),
+        "onnxruntime int8": lambda: on_onnxruntime(int8=True),
+    }
+    paths = {}
+    for name in names:
+        try:
+            paths[name] = builders[name]()
+        except ImportError as error:  # onnx / onnxruntime not installed (pip install 'hf-seq2seq-lstm[onnx]')
+            print(f"skipping serving path {name!r}: {error}", file=sys.stderr)
+    return paths
+
+
+def generation_seconds(generate, batches: list[dict], num_beams: int, new_tokens: int) -> float:
+    """Seconds `generate` takes over `batches` (padded input_ids and attention_mask), one call per batch; every
+    output is checked to be new_tokens long."""
+    elapsed = 0.0
+    for batch in batches:
+        start = time.perf_counter()
+        sequences = generate(batch["input_ids"], batch["attention_mask"], num_beams)
+        elapsed += time.perf_counter() - start
+        if sequences.shape[1] != 1 + new_tokens:  # the decoder start token, then the generated ones
+            raise RuntimeError(f"generated {sequences.shape[1] - 1} tokens, expected {new_tokens}")
+    return elapsed
+
+
 def generation_benchmark(args, peak_flops: float) -> dict:
-    """Sentences/s on test2016 (greedy and beam 5, batch 64, every output --new_tokens long), as model FLOP/s over
-    the matmul rate, and the cache speed-up on 100-token outputs."""
-    from hf_seq2seq_lstm.inference import translate
+    """Per serving path, greedy and beam 5, every output --new_tokens long: sentences/s on test2016 in length-sorted
+    batches of 64 (and that as model FLOP/s over the matmul rate), and mean ms per sentence at batch 1 on the first
+    --latency_sentences; then the cache speed-up on 100-token outputs (fp32 generate)."""
+    from hf_seq2seq_lstm.inference import length_sorted_batches
     from hf_seq2seq_lstm.training import new_model
 
     tokenizer, pairs = load_tokenized(Path(args.data), "test2016", args.vocab_size, Path(args.cache))
@@ -168,18 +234,32 @@ def generation_benchmark(args, peak_flops: float) -> dict:
         torch.manual_seed(0)
         model = new_model(tokenizer, **REFERENCE).eval()
     sources = list(pairs["source"])
-    source_tokens = sum(len(ids) for ids in tokenizer(sources)["input_ids"])
-    results = {"model": args.model or "random reference model (input feeding)", "new_tokens": args.new_tokens}
-    for name, num_beams in (("greedy", 1), ("beam5", 5)):
-        start = time.perf_counter()
-        # No end-of-sequence token: every output is exactly new_tokens long, whatever the weights.
-        translate(model, tokenizer, sources, batch_size=64, progress=False, num_beams=num_beams,
-                  max_new_tokens=args.new_tokens, eos_token_id=None)
-        elapsed = time.perf_counter() - start
-        results[f"{name}_sentences_per_s"] = len(sources) / elapsed
-        flops = model_forward_flops(model.config, source_tokens, len(sources) * num_beams * args.new_tokens,
-                                    source_tokens / len(sources))
-        results[f"{name}_flops_fraction"] = flops / elapsed / peak_flops
+    encodings = tokenizer(sources)
+    source_tokens = sum(len(ids) for ids in encodings["input_ids"])
+
+    def padded(rows):
+        return tokenizer.pad([{"input_ids": encodings["input_ids"][row],
+                               "attention_mask": encodings["attention_mask"][row]} for row in rows],
+                             return_tensors="pt")
+
+    batches = [padded(rows) for rows in length_sorted_batches([len(ids) for ids in encodings["input_ids"]], 64)]
+    latency_batches = [padded([row]) for row in range(min(args.latency_sentences, len(sources)))]
+    results = {"model": args.model or "random reference model (input feeding)", "new_tokens": args.new_tokens,
+               "sentences": len(sources), "latency_sentences": len(latency_batches), "paths": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        for path, generate in serving_paths(model, args.serving_paths, args.new_tokens, Path(folder)).items():
+            figures = results["paths"][path] = {}
+            for _, num_beams in GENERATION_MODES:  # untimed: first-call costs (lazy imports, onnxruntime's first run)
+                generation_seconds(generate, latency_batches[:1], num_beams, args.new_tokens)
+            for name, num_beams in GENERATION_MODES:
+                elapsed = generation_seconds(generate, batches, num_beams, args.new_tokens)
+                figures[f"{name}_sentences_per_s"] = len(sources) / elapsed
+                flops = model_forward_flops(model.config, source_tokens, len(sources) * num_beams * args.new_tokens,
+                                            source_tokens / len(sources))
+                figures[f"{name}_flops_fraction"] = flops / elapsed / peak_flops
+            for name, num_beams in GENERATION_MODES:
+                elapsed = generation_seconds(generate, latency_batches, num_beams, args.new_tokens)
+                figures[f"{name}_batch1_ms"] = 1000 * elapsed / len(latency_batches)
 
     inputs = tokenizer(sources[:16], padding=True, return_tensors="pt")
     times = {}
@@ -218,11 +298,15 @@ def opennmt_benchmark(args, bin_dir: Path, workdir: Path) -> dict:
                                           args.warmup_steps, args.timed_steps, peer_env)
         training.append({"variant": variant, **result})
     reference_checkpoint = next(row["checkpoint"] for row in training if row["variant"] == REFERENCE_VARIANT)
-    generation = {
-        f"{name}_sentences_per_s": opennmt.translate_throughput(bin_dir, workdir, reference_checkpoint, num_beams,
-                                                                 64, args.new_tokens, peer_env)
-        for name, num_beams in (("greedy", 1), ("beam5", 5))
-    }
+    # batch-1 latency on the first --latency_sentences test sentences, as ours
+    latency_source = workdir / f"test.first{args.latency_sentences}.src"
+    latency_source.write_text("".join((workdir / "test.src").read_text().splitlines(True)[:args.latency_sentences]))
+    generation = {}
+    for name, num_beams in GENERATION_MODES:
+        generation[f"{name}_sentences_per_s"] = opennmt.translate_throughput(
+            bin_dir, workdir, reference_checkpoint, num_beams, 64, args.new_tokens, peer_env)
+        generation[f"{name}_batch1_ms"] = 1000 / opennmt.translate_throughput(
+            bin_dir, workdir, reference_checkpoint, num_beams, 1, args.new_tokens, peer_env, source=latency_source)
     return {"toolkit": opennmt.OPENNMT, "reuse_freed_memory": args.peer_reuse_freed_memory, "training": training,
             "generation": generation}
 
@@ -249,6 +333,10 @@ def main():
     parser.add_argument("--timed_steps", type=int, default=30)
     parser.add_argument("--new_tokens", type=int, default=25,
                         help="length of every generated output (test2016 references average ~16 subwords)")
+    parser.add_argument("--latency_sentences", type=int, default=50,
+                        help="batch-1 latency: mean over the first this many test2016 sentences, one per call")
+    parser.add_argument("--serving_paths", nargs="*", choices=SERVING_PATHS, default=list(SERVING_PATHS),
+                        help="the generation paths to measure (default: all)")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--peer", choices=["opennmt"], help="also measure this toolkit, same data, same run")
     parser.add_argument("--peer_reuse_freed_memory", action="store_true",
@@ -262,6 +350,8 @@ def main():
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.latency_sentences < 1:
+        parser.error("--latency_sentences must be at least 1")
     if args.peer and REFERENCE_VARIANT not in args.variants:
         parser.error(f"--peer compares generation on the {REFERENCE_VARIANT!r} model: keep it in --variants")
 
@@ -334,17 +424,30 @@ def print_report(report: dict) -> None:
                      f"{row['target_tokens_per_s'] / theirs['target_tokens_per_s']:.2f}x |")
         print(line)
     generation = report["generation"]
-    header = f"| generation (test2016, batch 64, {generation['new_tokens']} tokens each) | sentences/s | model FLOP/s / matmul peak |"
+    columns = ["greedy_sentences_per_s", "beam5_sentences_per_s", "greedy_batch1_ms", "beam5_batch1_ms"]
+    header = (f"| generation, {generation['new_tokens']} tokens each | greedy sent/s (batch 64) | beam 5 sent/s "
+              f"(batch 64) | greedy ms/sentence (batch 1) | beam 5 ms/sentence (batch 1) |")
     if peer:
-        header += " OpenNMT-py sentences/s | ours / OpenNMT-py |"
-    print("\n" + header + "\n" + "|---" * header.count(" | ") + "|---|")
-    for name, label in (("greedy", "greedy"), ("beam5", "beam 5")):
-        ours = generation[f"{name}_sentences_per_s"]
-        line = f"| {label} | {ours:.1f} | {generation[f'{name}_flops_fraction']:.1%} |"
+        header += (" greedy vs OpenNMT-py | beam 5 vs OpenNMT-py | greedy batch 1 vs OpenNMT-py | beam 5 batch 1 vs "
+                   "OpenNMT-py |")
+    print(f"\ntest2016: {generation['sentences']:,} sentences at batch 64, the first {generation['latency_sentences']} "
+          f"at batch 1" + ("; vs OpenNMT-py: speed, ours / theirs (sentences/s ours / theirs, ms per sentence theirs "
+                           "/ ours), > 1 when ours is faster" if peer else ""))
+    print(header + "\n" + "|---" * header.count(" | ") + "|---|")
+
+    def cells(figures):
+        return " | ".join(f"{figures[key]:.1f}" for key in columns)
+
+    for path, figures in generation["paths"].items():
+        line = f"| {path} | {cells(figures)} |"
         if peer:
-            theirs = peer["generation"][f"{name}_sentences_per_s"]
-            line += f" {theirs:.1f} | {ours / theirs:.2f}x |"
+            theirs = peer["generation"]
+            ratios = [figures[key] / theirs[key] if key.endswith("_per_s") else theirs[key] / figures[key]
+                      for key in columns]
+            line += "".join(f" {ratio:.2f}x |" for ratio in ratios)
         print(line)
+    if peer:
+        print(f"| OpenNMT-py onmt_translate | {cells(peer['generation'])} |" + " |" * len(columns))
     print(f"\ncached vs use_cache=False, 100 tokens: {generation['cache_speedup']:.1f}x "
           f"({generation['cached_100_tokens_s']:.2f} s vs {generation['uncached_100_tokens_s']:.2f} s)")
 
