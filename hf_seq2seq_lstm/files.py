@@ -129,6 +129,9 @@ class OutputFolderLock:
                 current = os.path.samestat(os.fstat(handle.fileno()), os.stat(self.path))
             except FileNotFoundError:
                 current = False
+            except OSError:
+                handle.close()
+                raise
             if current:
                 break
             handle.close()
