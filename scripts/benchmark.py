@@ -16,6 +16,7 @@ Reports, in one run (each training run in its own process so that its peak RSS i
     makes them), and batch-1 latency, mean ms per sentence over the first --latency_sentences sentences, one
     sentence per call; and the cached vs use_cache=False ratio on 100-token outputs;
   - the measured fp32 matmul rate, and each figure as model FLOP/s over that rate.
+  - with `--bleu_model FOLDER` (a trained de->en model), each serving path's test2016 sacreBLEU, once.
 
 Like our other scripts, the benchmark first calls `hf_seq2seq_lstm.allocator.reuse_freed_memory()` (set
 HF_SEQ2SEQ_LSTM_SYSTEM_MALLOC=1 to measure without it); `--peer_reuse_freed_memory` gives the peer the same glibc
@@ -159,17 +160,20 @@ def train_worker(args) -> dict:
     }
 
 
-def serving_paths(model, names: list[str], new_tokens: int, folder: Path) -> dict:
-    """Path name -> generate(input_ids, attention_mask, num_beams) -> token ids, every output new_tokens long (no
-    end-of-sequence token, whatever the weights). The onnxruntime paths export into `folder`; without onnxruntime
-    they are skipped with a note."""
+def serving_paths(model, names: list[str], new_tokens: int, folder: Path, fixed_length: bool = True) -> dict:
+    """Path name -> generate(input_ids, attention_mask, num_beams) -> token ids. With `fixed_length` every output is
+    new_tokens long (no end-of-sequence token, whatever the weights: for timing); without, outputs end at </s> (for
+    quality), at most new_tokens long. The onnxruntime paths export into `folder`; without onnxruntime they are
+    skipped with a note."""
     from hf_seq2seq_lstm import quantize
+
+    length_options = {"eos_token_id": None} if fixed_length else {}
 
     def on_torch(model, **options):
         def generate(input_ids, attention_mask, num_beams):
             with torch.inference_mode():
                 return model.generate(input_ids=input_ids, attention_mask=attention_mask, num_beams=num_beams,
-                                      max_new_tokens=new_tokens, eos_token_id=None, **options)
+                                      max_new_tokens=new_tokens, **length_options, **options)
         return generate
 
     def on_onnxruntime(int8: bool):
@@ -182,7 +186,8 @@ def serving_paths(model, names: list[str], new_tokens: int, folder: Path) -> dic
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()  # the threads torch gets
         onnx_model = OnnxSeq2SeqLSTM.from_folder(path_folder, session_options=options)
-        onnx_model.metadata["eos_token_id"] = None  # as eos_token_id=None for generate(): every beam runs to the end
+        if fixed_length:
+            onnx_model.metadata["eos_token_id"] = None  # as eos_token_id=None for generate(): every beam runs to the end
 
         def generate(input_ids, attention_mask, num_beams):
             return onnx_model.generate(input_ids, attention_mask, num_beams=num_beams, max_new_tokens=new_tokens)
@@ -202,6 +207,41 @@ def serving_paths(model, names: list[str], new_tokens: int, folder: Path) -> dic
         except ImportError as error:  # onnx / onnxruntime not installed (pip install 'hf-seq2seq-lstm[onnx]')
             print(f"skipping serving path {name!r}: {error}", file=sys.stderr)
     return paths
+
+
+def serving_path_quality(args) -> dict:
+    """test2016 de->en sacreBLEU of each serving path on the trained model --bleu_model (greedy and beam 5, batches
+    of 64 sorted by length, outputs ending at </s>, at most 80 new tokens), and how many outputs equal fp32
+    generate()'s."""
+    from hf_seq2seq_lstm.checkpoints import load_model
+    from hf_seq2seq_lstm.data import read_text_lines
+    from hf_seq2seq_lstm.inference import length_sorted_batches
+    from hf_seq2seq_lstm.metrics import text_scorer
+    from hf_seq2seq_lstm.tokenization import load_tokenizer
+
+    model, tokenizer = load_model(args.bleu_model).eval(), load_tokenizer(args.bleu_model)
+    sources = read_text_lines(Path(args.data) / "test2016.de")
+    references = read_text_lines(Path(args.data) / "test2016.en")
+    encodings = tokenizer(sources)
+    batches = [(rows, tokenizer.pad([{"input_ids": encodings["input_ids"][row],
+                                      "attention_mask": encodings["attention_mask"][row]} for row in rows],
+                                    return_tensors="pt"))
+               for rows in length_sorted_batches([len(ids) for ids in encodings["input_ids"]], 64)]
+    score, results, reference_outputs = text_scorer("translation"), {"model": args.bleu_model}, {}
+    with tempfile.TemporaryDirectory() as folder:
+        for path, generate in serving_paths(model, args.serving_paths, 80, Path(folder), fixed_length=False).items():
+            for name, num_beams in GENERATION_MODES:
+                outputs = [None] * len(sources)
+                for rows, batch in batches:
+                    texts = tokenizer.batch_decode(generate(batch["input_ids"], batch["attention_mask"], num_beams),
+                                                   skip_special_tokens=True)
+                    for row, text in zip(rows, texts):
+                        outputs[row] = text
+                reference_outputs.setdefault(name, outputs)  # the first path's (fp32 generate by default)
+                results.setdefault(path, {})[f"{name}_bleu"] = score(outputs, references)["bleu"]
+                results[path][f"{name}_same_as_first_path"] = sum(
+                    a == b for a, b in zip(outputs, reference_outputs[name]))
+    return results
 
 
 def generation_seconds(generate, batches: list[dict], num_beams: int, new_tokens: int) -> float:
@@ -333,6 +373,8 @@ def main():
     parser.add_argument("--timed_steps", type=int, default=30)
     parser.add_argument("--new_tokens", type=int, default=25,
                         help="length of every generated output (test2016 references average ~16 subwords)")
+    parser.add_argument("--bleu_model", help="a trained Multi30k de->en model: also report each serving path's "
+                                             "test2016 sacreBLEU (once, after the timed rounds)")
     parser.add_argument("--latency_sentences", type=int, default=50,
                         help="batch-1 latency: mean over the first this many test2016 sentences, one per call")
     parser.add_argument("--serving_paths", nargs="*", choices=SERVING_PATHS, default=list(SERVING_PATHS),
@@ -382,6 +424,7 @@ def main():
         "reuse_freed_memory": reused,
         "rounds": args.rounds,
         **median_over_rounds(rounds),
+        **({"quality": serving_path_quality(args)} if args.bleu_model else {}),
         "each_round": rounds,
     }
     print_report(report)
@@ -450,6 +493,15 @@ def print_report(report: dict) -> None:
         print(f"| OpenNMT-py onmt_translate | {cells(peer['generation'])} |" + " |" * len(columns))
     print(f"\ncached vs use_cache=False, 100 tokens: {generation['cache_speedup']:.1f}x "
           f"({generation['cached_100_tokens_s']:.2f} s vs {generation['uncached_100_tokens_s']:.2f} s)")
+    quality = report.get("quality")
+    if quality:
+        print(f"\ntest2016 de->en sacreBLEU of {quality['model']} (outputs end at </s>, at most 80 new tokens)\n"
+              "| path | greedy BLEU | beam 5 BLEU | outputs equal to the first path's (greedy / beam 5) |\n"
+              "|---|---|---|---|")
+        for path, figures in quality.items():
+            if path != "model":
+                print(f"| {path} | {figures['greedy_bleu']:.2f} | {figures['beam5_bleu']:.2f} | "
+                      f"{figures['greedy_same_as_first_path']:,} / {figures['beam5_same_as_first_path']:,} |")
 
 
 if __name__ == "__main__":
