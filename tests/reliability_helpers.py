@@ -9,9 +9,25 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import PYTHON, REPO_ROOT
-from hf_seq2seq_lstm.tokenization import train_tokenizers
+from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
+from hf_seq2seq_lstm.training import new_model
 
 TRAIN_SCRIPT = str(REPO_ROOT / "scripts" / "train.py")
+
+
+# `python -c PACED_TRAIN scripts/train.py ARGS...`: train.py with each training step slowed by 30 ms (numerics
+# unchanged), so that a kill or a second run surely lands while it trains rather than after it ended.
+PACED_TRAIN = """
+import runpy, sys, time
+import hf_seq2seq_lstm.training as training
+step = training.Seq2SeqLSTMTrainer.training_step
+def paced(self, *args, **kwargs):
+    time.sleep(0.03)
+    return step(self, *args, **kwargs)
+training.Seq2SeqLSTMTrainer.training_step = paced
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def write_fixed_length_data(folder, size=64, seed=0):
@@ -33,6 +49,16 @@ def write_fixed_length_data(folder, size=64, seed=0):
     assert lengths == {7 + 1}, lengths  # the premise of equal token counts per batch
     tokenizer.save_pretrained(folder / "tokenizer")
     return data, folder / "tokenizer"
+
+
+def save_digit_model(fixed, folder, **config):
+    """A tiny untrained model of the fixed-length digit task (`write_fixed_length_data`) with large weights, so that
+    its outputs are non-empty and differ by input, saved in `folder` with its tokenizer; returns `folder`."""
+    tokenizer = load_tokenizer(fixed[1])
+    torch.manual_seed(0)
+    new_model(tokenizer, embedding_size=8, init_range=0.5, **config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
 
 
 def fixed_data_args(data, tokenizer, batch_size=8):

@@ -14,26 +14,12 @@ import torch
 from transformers import Seq2SeqTrainingArguments
 
 from conftest import PYTHON, REPO_ROOT, load_script, make_model
-from reliability_helpers import TRAIN_SCRIPT, fixed_data_args, load_weights, subprocess_env
+from reliability_helpers import PACED_TRAIN, TRAIN_SCRIPT, fixed_data_args, load_weights, subprocess_env
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.files import LOCK_FILE, RUN_MARKER
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer
 
 train_script = load_script("train")
-
-# Runs scripts/train.py with each training step slowed by 30 ms, so that it is surely still training when the test
-# acts (as in test_reliability.py).
-PACED_TRAIN = """
-import runpy, sys, time
-import hf_seq2seq_lstm.training as training
-step = training.Seq2SeqLSTMTrainer.training_step
-def paced(self, *args, **kwargs):
-    time.sleep(0.03)
-    return step(self, *args, **kwargs)
-training.Seq2SeqLSTMTrainer.training_step = paced
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import torch.ao.nn.quantized.dynamic as dynamic_quantized
 
 import hf_seq2seq_lstm
 from conftest import load_script, make_model, padded_batch
+from reliability_helpers import save_digit_model
 from hf_seq2seq_lstm.checkpoints import load_model
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.quantization import Int8RNN, is_quantized
 from hf_seq2seq_lstm.tokenization import load_tokenizer
-from hf_seq2seq_lstm.training import new_model
 
 TARGET_VOCAB = 37
 VARIANTS = {
@@ -218,13 +218,7 @@ def test_base_model_quantizes():
 @pytest.fixture(scope="module")
 def saved(fixed, tmp_path_factory):
     """A tiny untrained model of the digit task with large weights, saved with its tokenizer."""
-    folder = tmp_path_factory.mktemp("model")
-    tokenizer = load_tokenizer(fixed[1])
-    torch.manual_seed(0)
-    new_model(tokenizer, hidden_size=16, embedding_size=8, attention="bahdanau",
-              init_range=0.5).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_digit_model(fixed, tmp_path_factory.mktemp("model"), hidden_size=16, attention="bahdanau")
 
 
 SOURCES = ["12345678", "87654321", "1234", "99887766", "5", "31415926"]

@@ -26,6 +26,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from conftest import PYTHON, REPO_ROOT, VOCAB, load_script, make_model
 from reliability_helpers import (
+    PACED_TRAIN,
     RESUME_TOLERANCE,
     TRAIN_SCRIPT,
     all_finite,
@@ -84,21 +85,6 @@ def truncate(path, keep=0.5):
 
 
 # Faults
-
-
-# Runs scripts/train.py with each training step slowed by 30 ms (numerics unchanged), so that the kill surely lands
-# while training runs rather than after it ended.
-PACED_TRAIN = """
-import runpy, sys, time
-import hf_seq2seq_lstm.training as training
-step = training.Seq2SeqLSTMTrainer.training_step
-def paced(self, *args, **kwargs):
-    time.sleep(0.03)
-    return step(self, *args, **kwargs)
-training.Seq2SeqLSTMTrainer.training_step = paced
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 
 def test_sigkill_at_a_random_step_then_resume_ends_with_the_uninterrupted_weights(fixed, reference_run, tmp_path):

@@ -14,14 +14,12 @@ import subprocess
 import time
 
 import pytest
-import torch
 
 from conftest import PYTHON, REPO_ROOT, load_script
-from reliability_helpers import subprocess_env
+from reliability_helpers import save_digit_model, subprocess_env
 from hf_seq2seq_lstm.checkpoints import load_model
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.tokenization import load_tokenizer
-from hf_seq2seq_lstm.training import new_model
 
 TRANSLATE_SCRIPT = str(REPO_ROOT / "scripts" / "translate.py")
 translate_script = load_script("translate")
@@ -34,13 +32,7 @@ GENERATE = ["--max_new_tokens", "8", "--max_source_length", str(MAX_SOURCE_LENGT
 @pytest.fixture(scope="module")
 def model(fixed, tmp_path_factory):
     """A tiny untrained model with large weights (non-empty outputs that differ by input) and its tokenizer."""
-    folder = tmp_path_factory.mktemp("model")
-    tokenizer = load_tokenizer(fixed[1])
-    torch.manual_seed(0)
-    new_model(tokenizer, hidden_size=8, embedding_size=8, attention="luong_general",
-              init_range=0.5).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_digit_model(fixed, tmp_path_factory.mktemp("model"), hidden_size=8, attention="luong_general")
 
 
 @pytest.fixture(scope="module")
