@@ -471,6 +471,10 @@ class Seq2SeqLSTMDecoder(nn.Module):
         weights = weights.unsqueeze(1) if output_attentions and weights is not None else None
         return outputs, weights, hidden_states
 
+    # Dynamo skips this frame but compiles the frames it calls: under `torch.compile(model)` (Trainer's
+    # --torch_compile) the loop runs in Python and each `_step` is one compiled graph, reused at every step and for
+    # every target length, where tracing the loop would unroll it into one graph per length.
+    @torch.compiler.disable(recursive=False)
     def _step_by_step(self, inputs_embeds, state, encoder_hidden_states, encoder_attention_mask, layer_outputs,
                       feedback):
         keys = state.attention_keys if state.attention_keys is not None else encoder_hidden_states
@@ -479,22 +483,11 @@ class Seq2SeqLSTMDecoder(nn.Module):
         step_embeds = inputs_embeds.unbind(1)  # T x (B, E)
         next_input = step_embeds[0].unsqueeze(1)
         for t in range(inputs_embeds.shape[1]):
-            step_inputs = [next_input]  # each (B, 1, *)
-            if self.context_before_rnn:
-                # Bahdanau: the query is the previous top-layer state
-                context, weights = attend(self.attention, state.hidden[-1].unsqueeze(1), keys, encoder_hidden_states,
-                                          encoder_attention_mask)
-                step_inputs.append(context)
-            if self.config.input_feeding:
-                step_inputs.append(state.attentional.unsqueeze(1))
-            top, state.hidden, state.cell = self._run_layers(
-                torch.cat(step_inputs, dim=-1), state.hidden, state.cell, layer_outputs
+            output, weights, state.hidden, state.cell = self._step(
+                next_input, state.hidden, state.cell, state.attentional, keys, encoder_hidden_states,
+                encoder_attention_mask, layer_outputs,
             )
-            output = top
-            if self.attention is not None:
-                if not self.context_before_rnn:
-                    context, weights = attend(self.attention, top, keys, encoder_hidden_states, encoder_attention_mask)
-                output = self._attentional(top, context)
+            if weights is not None:
                 all_weights.append(weights)
             if self.config.input_feeding:
                 state.attentional = output.squeeze(1)
@@ -505,6 +498,28 @@ class Seq2SeqLSTMDecoder(nn.Module):
                     else self.dropout(feedback(t, output)).unsqueeze(1)
                 )
         return torch.cat(outputs, dim=1), (torch.cat(all_weights, dim=1) if all_weights else None)
+
+    def _step(self, step_embeds, hidden, cell, attentional, keys, encoder_hidden_states, encoder_attention_mask,
+              layer_outputs):
+        """
+        One decoder step: embeddings (B, 1, E), state (L, B, H) and the previous attentional vector (B, H) or None
+        -> output (B, 1, H), attention weights (B, 1, S) or None, new hidden and cell (L, B, H).
+        """
+        step_inputs = [step_embeds]  # each (B, 1, *)
+        if self.context_before_rnn:
+            # Bahdanau: the query is the previous top-layer state
+            context, weights = attend(self.attention, hidden[-1].unsqueeze(1), keys, encoder_hidden_states,
+                                      encoder_attention_mask)
+            step_inputs.append(context)
+        if self.config.input_feeding:
+            # Luong et al. (2015), input feeding: the previous attentional vector joins the next input
+            step_inputs.append(attentional.unsqueeze(1))
+        top, hidden, cell = self._run_layers(torch.cat(step_inputs, dim=-1), hidden, cell, layer_outputs)
+        if self.attention is None:
+            return top, None, hidden, cell
+        if not self.context_before_rnn:
+            context, weights = attend(self.attention, top, keys, encoder_hidden_states, encoder_attention_mask)
+        return self._attentional(top, context), weights, hidden, cell
 
 
 class LogitsCrossEntropy(torch.autograd.Function):
