@@ -1,5 +1,6 @@
 """Saved models and training checkpoints: loading a model folder with clear errors (safetensors only, nothing
-executed from the folder), and choosing a complete checkpoint to resume from after a crash."""
+executed from the folder), choosing a complete checkpoint to resume from after a crash, and averaging the last
+checkpoints of a run into one model."""
 
 import json
 import logging
@@ -9,8 +10,10 @@ import zipfile
 from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
-from .files import CHECKPOINT_NAME
+from .files import CHECKPOINT_NAME, check_output_folder, mark_run_folder
 from .modeling_seq2seq_lstm import shards_outside_folder
+from .tokenization import load_tokenizer, save_tokenizer
+from .training import config_differences
 
 logger = logging.getLogger(__name__)
 
@@ -304,3 +307,73 @@ def resolve_resume_checkpoint(resume_from_checkpoint: str | bool | None, output_
         hint = f" The latest complete checkpoint there is {fallback}." if fallback else ""
         raise CheckpointError(f"Cannot resume from {os.fspath(resume_from_checkpoint)}: {problem}.{hint}")
     return os.fspath(resume_from_checkpoint)
+
+
+# Averaging
+
+def last_checkpoints(run_dir: str | os.PathLike, count: int) -> list[str]:
+    """
+    The `count` latest complete `checkpoint-N` folders of a training run's `run_dir`, oldest first (incomplete ones,
+    see [`checkpoint_problem`], are skipped with a warning).
+
+    Raises:
+        `CheckpointError`: `run_dir` holds fewer than `count` complete checkpoints.
+    """
+    folder = os.fspath(run_dir)
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"{folder} is not a folder: pass the --output_dir of a training run.")
+    steps = sorted((int(match.group(1)), name) for name in os.listdir(folder)
+                   if (match := CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name)))
+    complete = []
+    for _, name in reversed(steps):
+        checkpoint = os.path.join(folder, name)
+        problem = checkpoint_problem(checkpoint, require_optimizer=False)
+        if problem is None:
+            complete.append(checkpoint)
+            if len(complete) == count:
+                return complete[::-1]
+        else:
+            logger.warning("Skipping incomplete checkpoint %s: %s.", checkpoint, problem)
+    raise CheckpointError(f"{folder} holds {len(complete)} complete checkpoint-N folder(s), fewer than the {count} "
+                          f"to average: train with a --save_total_limit of at least {count}, or average fewer.")
+
+
+def average_checkpoints(checkpoints: list[str | os.PathLike], output_dir: str | os.PathLike):
+    """
+    Saves to `output_dir` a model whose every weight is the mean of that weight in `checkpoints` (the averaging of
+    the last checkpoints of Vaswani et al. (2017), as OpenNMT-py's `onmt_average_models` and fairseq's
+    `average_checkpoints.py` do it): a normal model folder with the last checkpoint's config, generation config and
+    tokenizer, which every script and `from_pretrained` load as any other. The sums are taken in float64.
+
+    Every checkpoint is loaded with [`load_model`] (so each is checked) and must describe the same model: the same
+    config fields (`training.config_differences`) and the same vocabularies. `output_dir` must be new, empty or a
+    folder this function (or a training run) wrote (`files.check_output_folder`).
+
+    Returns:
+        The averaged model.
+
+    Raises:
+        `CheckpointError`: fewer than two checkpoints, or checkpoints of different models.
+    """
+    names = [os.fspath(checkpoint) for checkpoint in checkpoints]
+    if len(names) < 2:
+        raise CheckpointError(f"Averaging needs at least two checkpoints; got {len(names)}.")
+    check_output_folder(output_dir)
+    last = load_model(names[-1])
+    sums = {name: tensor.double() for name, tensor in last.state_dict().items() if tensor.is_floating_point()}
+    for name in names[:-1]:
+        differences = config_differences(last.config, name)
+        if differences:
+            raise CheckpointError(f"{name} holds another model than {names[-1]}: {'; '.join(differences)}. Average "
+                                  f"checkpoints of one training run.")
+        for key, tensor in load_model(name).state_dict().items():
+            if key in sums:
+                sums[key] += tensor.double()
+    averaged = {key: (total / len(names)).to(last.state_dict()[key].dtype) for key, total in sums.items()}
+    last.load_state_dict(averaged, strict=False)  # the non-float tensors (none today) stay the last checkpoint's
+    os.makedirs(output_dir, exist_ok=True)
+    mark_run_folder(output_dir)
+    last.save_pretrained(output_dir)
+    save_tokenizer(load_tokenizer(names[-1]), output_dir)
+    logger.info("Averaged %d checkpoints (%s ... %s) into %s", len(names), names[0], names[-1], output_dir)
+    return last

@@ -6,7 +6,8 @@ two string columns, `source` and `target` ([`text_pairs_from_dataset`] does the 
 memory); [`tokenize_pairs`] turns those into `input_ids`, `attention_mask` and `labels`. Keeping one intermediate
 format means tokenizer training, model training and evaluation do not care where the text came from.
 [`read_text_lines`] reads one plain UTF-8 text file, e.g. sources to translate; [`check_input_path`] checks every
-file and folder before it is read.
+file and folder before it is read. [`bucketed_batches`] groups pairs of similar lengths into training batches of a
+sentence or token budget.
 """
 
 import csv
@@ -628,6 +629,38 @@ def tokenize_pairs(
         )
         tokenized[split] = encoded.remove_columns(["source_truncated", "target_truncated"])
     return tokenized
+
+
+def bucketed_batches(source_lengths: list[int], target_lengths: list[int], *, max_sentences: int | None = None,
+                     max_tokens: int | None = None) -> list[list[int]]:
+    """
+    Indices of pairs sorted by (source, target) length and cut into consecutive batches (shortest first), so that
+    nearly no compute goes to padding: OpenNMT-py's bucketing with one bucket. A batch holds at most `max_sentences`
+    pairs and, with `max_tokens`, at most that many tokens once padded: batch size x the longest source or target in
+    it (fairseq's --max-tokens), so batches of short sentences hold more of them. Callers shuffle the batch order.
+
+    Raises:
+        ValueError: one pair alone is longer than `max_tokens`.
+    """
+    if max_sentences is None and max_tokens is None:
+        raise ValueError("bucketed_batches needs max_sentences, max_tokens or both.")
+    order = sorted(range(len(source_lengths)), key=lambda i: (source_lengths[i], target_lengths[i]))
+    batches, batch, longest = [], [], 0
+    for index in order:
+        length = max(source_lengths[index], target_lengths[index])
+        if max_tokens is not None and length > max_tokens:
+            raise ValueError(f"Pair {index} has {length} tokens, more than a batch of {max_tokens} tokens holds: raise "
+                             f"--max_tokens_per_batch or lower --max_source_length / --max_target_length.")
+        full = (max_sentences is not None and len(batch) == max_sentences) or \
+            (max_tokens is not None and (len(batch) + 1) * max(longest, length) > max_tokens)
+        if batch and full:
+            batches.append(batch)
+            batch, longest = [], 0
+        batch.append(index)
+        longest = max(longest, length)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def encode_truncated(encode: Callable, texts: list[str], max_length: int) -> tuple[dict, list[bool]]:

@@ -14,14 +14,16 @@ import shutil
 import signal
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import torch
 import torch.distributed as dist
 from transformers import GenerationConfig, Seq2SeqTrainer, TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, seed_worker
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig, mismatched_vocabularies, tokenizer_fingerprints
+from .data import bucketed_batches
 from .files import atomic_write_json
 from .metrics import text_scorer
 from .modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
@@ -168,6 +170,32 @@ def build_compute_metrics(tokenizer, task: str):
     return compute_metrics
 
 
+class TokenBatchSampler(torch.utils.data.Sampler):
+    """
+    Training batches of at most `max_tokens` padded tokens (`data.bucketed_batches`: similar lengths together, more
+    short sentences per batch than long ones), in a new random order each epoch: fairseq's --max-tokens batching.
+    The batches are the same every epoch, so an epoch's length is fixed and a resumed run continues where it stopped.
+    """
+
+    def __init__(self, source_lengths: list[int], target_lengths: list[int], max_tokens: int, seed: int):
+        self.batches = bucketed_batches(source_lengths, target_lengths, max_tokens=max_tokens)
+        self.seed = seed
+        self.epoch = 0
+        # accelerate sets the epoch of `dataloader.batch_sampler.sampler`, and, under several processes, of
+        # `.batch_sampler.batch_sampler.sampler` (its BatchSamplerShard wraps this): both reach set_epoch here.
+        self.sampler = self
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter([self.batches[i] for i in torch.randperm(len(self.batches), generator=generator).tolist()])
+
+
 class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     """`Seq2SeqTrainer` that stops on a non-finite loss before it reaches the weights, whose evaluation does not
     leave generate()'s defaults in the saved generation config, and whose `save_metrics` and `save_state` write
@@ -177,15 +205,32 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     warms up over `warmup_steps` as usual, then decays linearly to zero at the time limit, by wall time: a run cut
     short by its time limit ends annealed, instead of stopping part-way down a schedule planned for
     `num_train_epochs`. This replaces the decay of `lr_scheduler_type`.
+
+    With `max_tokens_per_batch`, training batches hold at most that many padded tokens per device
+    ([`TokenBatchSampler`]) instead of `per_device_train_batch_size` sentences.
     """
 
-    def __init__(self, *args, lr_deadline: "TimeLimitCallback | None" = None, **kwargs):
+    def __init__(self, *args, lr_deadline: "TimeLimitCallback | None" = None, max_tokens_per_batch: int | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.max_tokens_per_batch = max_tokens_per_batch
         if lr_deadline is not None and lr_deadline not in self.callback_handler.callbacks:
             raise ValueError("lr_deadline must also be passed in callbacks: it is the clock that stops training.")
         self.lr_deadline = lr_deadline
         # set by train(resume_from_checkpoint=...) when that checkpoint had already reached max_steps
         self.resumed_a_finished_run = False
+
+    def get_train_dataloader(self):
+        if self.max_tokens_per_batch is None:
+            return super().get_train_dataloader()
+        dataset = self._remove_unused_columns(self.train_dataset, description="training")
+        sampler = TokenBatchSampler([len(ids) for ids in dataset["input_ids"]], [len(ids) for ids in dataset["labels"]],
+                                    self.max_tokens_per_batch, seed=self.args.data_seed or self.args.seed)
+        return self.accelerator.prepare(torch.utils.data.DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=self.data_collator,
+            num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory,
+            worker_init_fn=partial(seed_worker, num_workers=self.args.dataloader_num_workers,
+                                   rank=self.args.process_index)))
 
     def _init_training_state(self, max_steps, num_update_steps_per_epoch, num_train_epochs, *args, **kwargs):
         epochs_trained, steps_trained_in_current_epoch = super()._init_training_state(

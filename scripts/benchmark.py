@@ -9,7 +9,10 @@ Reports, in one run (each training run in its own process so that its peak RSS i
     batch to the optimizer step) and peak RSS for the reference configuration (embeddings 256, 1-layer biLSTM
     encoder 2x256, 1-layer LSTM decoder 512, Luong general attention, dropout 0.2, Adam, batches of 64 sentences,
     10k-token vocabularies) with and without input feeding, and GRU and no-attention variants;
-  - generation, for each serving path (`--serving_paths`: fp32 `generate()` with transformers' beam search or with
+  - with `--torch_compile`, each training variant again under `torch.compile(model)` (what Trainer's
+    --torch_compile does), side by side with eager, its compile time (the warm-up steps' time beyond as many
+    eager-speed steps) apart from its tokens/s;
+  - generation (unless `--training_only`), for each serving path (`--serving_paths`: fp32 `generate()` with transformers' beam search or with
     ours (the default), int8 `quantize()`, onnxruntime fp32 and int8), greedy and beam 5, every output exactly
     --new_tokens long (so that models that stop at different points are compared on the same work): sentences/s on
     the 1,000 test2016 sentences in length-sorted batches of 64 (`inference.length_sorted_batches`, as `translate`
@@ -44,6 +47,8 @@ from pathlib import Path
 import torch
 
 from hf_seq2seq_lstm.allocator import MALLOC_ENVIRONMENT, reuse_freed_memory
+from hf_seq2seq_lstm.data import bucketed_batches
+from hf_seq2seq_lstm.machine import matmul_flops_per_second
 
 REFERENCE = dict(embedding_size=256, hidden_size=512, encoder_hidden_size=256, bidirectional_encoder=True,
                  encoder_layers=1, decoder_layers=1, attention="luong_general", input_feeding=True, dropout=0.2)
@@ -57,17 +62,6 @@ VARIANTS = {
 GENERATION_MODES = (("greedy", 1), ("beam5", 5))  # (name, num_beams)
 SERVING_PATHS = ("fp32 generate (transformers beam search)", "fp32 generate", "int8", "onnxruntime fp32",
                  "onnxruntime int8")
-
-
-def matmul_flops_per_second(size=1024, repeats=20) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.mm(a, b)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - start)
-    return 2 * size ** 3 / statistics.median(times)
 
 
 def model_forward_flops(config, source_tokens: int, target_tokens: int, mean_source_length: float) -> float:
@@ -111,18 +105,18 @@ def load_tokenized(data_dir: Path, split: str, vocab_size: int, cache: Path):
     return load_tokenizer(cache), pairs
 
 
-def bucketed_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
+def shuffled_batches(source_lengths: list[int], target_lengths: list[int], batch_size: int,
                      seed: int = 0) -> list[list[int]]:
-    """The whole split sorted by (source, target) length, cut into batches, in random order: OpenNMT-py's bucketing
-    with one bucket, so that nearly no compute goes to padding."""
-    order = sorted(range(len(source_lengths)), key=lambda i: (source_lengths[i], target_lengths[i]))
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    """`data.bucketed_batches` of `batch_size` sentences, in random order: what both toolkits train on."""
+    batches = bucketed_batches(source_lengths, target_lengths, max_sentences=batch_size)
     generator = torch.Generator().manual_seed(seed)
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
 def train_worker(args) -> dict:
-    """One training variant: tokens/s over timed steps, peak RSS, model FLOP/s."""
+    """One training variant, eager or (--torch_compile) under `torch.compile(model)` as Trainer's --torch_compile
+    runs it: tokens/s over timed steps, peak RSS, model FLOP/s, and the seconds the warm-up steps took beyond as
+    many timed steps (compilation, when compiled)."""
     from hf_seq2seq_lstm.training import new_model
 
     tokenizer, pairs = load_tokenized(Path(args.data), "train", args.vocab_size, Path(args.cache))
@@ -132,28 +126,32 @@ def train_worker(args) -> dict:
     torch.manual_seed(0)
     model = new_model(tokenizer, **overrides).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    batches = bucketed_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids],
-                                    args.batch_size)
-    rates, flops_rates = [], []
+    forward = torch.compile(model) if args.torch_compile else model
+    batches = shuffled_batches([len(ids) for ids in source_ids], [len(ids) for ids in target_ids], args.batch_size)
+    rates, flops_rates, step_seconds = [], [], []
     for step, batch in enumerate(batches[:args.warmup_steps + args.timed_steps]):
         start = time.perf_counter()
         inputs = tokenizer.pad({"input_ids": [source_ids[i] for i in batch]}, return_tensors="pt")
         targets = tokenizer.pad({"input_ids": [target_ids[i] for i in batch]}, return_tensors="pt")
         labels = targets["input_ids"].masked_fill(targets["attention_mask"] == 0, -100)
-        loss = model(**inputs, labels=labels).loss
+        loss = forward(**inputs, labels=labels).loss
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         elapsed = time.perf_counter() - start
+        step_seconds.append(elapsed)
         if step >= args.warmup_steps:
             target_tokens = int(targets["attention_mask"].sum())
             source_tokens = int(inputs["attention_mask"].sum())
             rates.append(target_tokens / elapsed)
             flops = 3 * model_forward_flops(model.config, source_tokens, target_tokens, source_tokens / len(batch))
             flops_rates.append(flops / elapsed)
+    warmup_seconds = sum(step_seconds[:args.warmup_steps])
     return {
         "variant": args.variant,
+        "compiled": args.torch_compile,
         "target_tokens_per_s": statistics.median(rates),
+        "warmup_extra_s": warmup_seconds - args.warmup_steps * statistics.median(step_seconds[args.warmup_steps:]),
         "model_flops_per_s": statistics.median(flops_rates),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "parameters": model.num_parameters(),
@@ -351,10 +349,12 @@ def opennmt_benchmark(args, bin_dir: Path, workdir: Path) -> dict:
             "generation": generation}
 
 
-def run_worker(args, variant) -> dict:
+def run_worker(args, variant, compiled: bool = False) -> dict:
     command = [sys.executable, __file__, "--worker", "--variant", variant, "--data", args.data, "--cache", args.cache,
                "--vocab_size", str(args.vocab_size), "--batch_size", str(args.batch_size),
                "--warmup_steps", str(args.warmup_steps), "--timed_steps", str(args.timed_steps)]
+    if compiled:
+        command.append("--torch_compile")
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark worker for {variant!r} failed:\n{result.stderr[-3000:]}")
@@ -380,6 +380,10 @@ def main():
     parser.add_argument("--serving_paths", nargs="*", choices=SERVING_PATHS, default=list(SERVING_PATHS),
                         help="the generation paths to measure (default: all)")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    parser.add_argument("--torch_compile", action="store_true",
+                        help="also train each variant under torch.compile(model) (Trainer's --torch_compile), beside "
+                             "eager; its compile time is reported apart from its tokens/s")
+    parser.add_argument("--training_only", action="store_true", help="skip the generation benchmark")
     parser.add_argument("--peer", choices=["opennmt"], help="also measure this toolkit, same data, same run")
     parser.add_argument("--peer_reuse_freed_memory", action="store_true",
                         help="run the peer with the glibc setting our scripts use (see hf_seq2seq_lstm/allocator.py)")
@@ -394,6 +398,8 @@ def main():
         parser.error("--rounds must be at least 1")
     if args.latency_sentences < 1:
         parser.error("--latency_sentences must be at least 1")
+    if args.peer and args.training_only:
+        parser.error("--peer compares generation too: drop --training_only")
     if args.peer and REFERENCE_VARIANT not in args.variants:
         parser.error(f"--peer compares generation on the {REFERENCE_VARIANT!r} model: keep it in --variants")
 
@@ -413,8 +419,11 @@ def main():
         measured = {
             "matmul_flops_per_s": peak,
             "training": [run_worker(args, variant) for variant in args.variants],
-            "generation": generation_benchmark(args, peak),
         }
+        if args.torch_compile:
+            measured["compiled_training"] = [run_worker(args, variant, compiled=True) for variant in args.variants]
+        if not args.training_only:
+            measured["generation"] = generation_benchmark(args, peak)
         if args.peer:
             measured["peer"] = opennmt_benchmark(args, peer_bin_dir, peer_workdir)
         rounds.append(measured)
@@ -454,18 +463,32 @@ def print_report(report: dict) -> None:
         allocator += f"; OpenNMT-py: {'freed memory reused' if peer['reuse_freed_memory'] else 'system malloc'}"
     rounds = f", median of {report['rounds']} rounds" if report["rounds"] > 1 else ""
     print(f"\n{report['date']}  {report['machine']}  fp32 matmul: {peak / 1e9:.1f} GFLOP/s  ({allocator}{rounds})\n")
+    compiled = {row["variant"]: row for row in report.get("compiled_training", [])}
     header = "| training variant | target tokens/s | peak RSS (MB) | model FLOP/s / matmul peak |"
+    if compiled:
+        header += " compiled tokens/s | compiled / eager | compile s (warm-up beyond eager steps) |"
     if peer:
         header += " OpenNMT-py tokens/s | OpenNMT-py peak RSS (MB) | ours / OpenNMT-py |"
     print(header + "\n" + "|---" * header.count(" | ") + "|---|")
     for row in report["training"]:
         line = (f"| {row['variant']} | {row['target_tokens_per_s']:,.0f} | {row['peak_rss_mb']:,.0f} | "
                 f"{row['model_flops_per_s'] / peak:.1%} |")
+        if compiled:
+            theirs = compiled[row["variant"]]
+            line += (f" {theirs['target_tokens_per_s']:,.0f} | "
+                     f"{theirs['target_tokens_per_s'] / row['target_tokens_per_s']:.2f}x | "
+                     f"{theirs['warmup_extra_s']:.0f} |")
         if peer:
             theirs = next(r for r in peer["training"] if r["variant"] == row["variant"])
             line += (f" {theirs['target_tokens_per_s']:,.0f} | {theirs['peak_rss_mb']:,.0f} | "
                      f"{row['target_tokens_per_s'] / theirs['target_tokens_per_s']:.2f}x |")
         print(line)
+    if "generation" in report:
+        print_generation_report(report)
+
+
+def print_generation_report(report: dict) -> None:
+    peer = report.get("peer")
     generation = report["generation"]
     columns = ["greedy_sentences_per_s", "beam5_sentences_per_s", "greedy_batch1_ms", "beam5_batch1_ms"]
     header = (f"| generation, {generation['new_tokens']} tokens each | greedy sent/s (batch 64) | beam 5 sent/s "

@@ -138,13 +138,16 @@ class DataTrainingArguments:
     max_predict_samples: int | None = field(default=None)
     early_stopping_patience: int | None = field(default=None, metadata={"help": "Evaluations without improvement before stopping."})
     default_task_seed: int = field(default=0, metadata={"help": "Seed of the built-in task's data."})
+    max_tokens_per_batch: int | None = field(default=None, metadata={"help": (
+        "Training batches of at most this many padded tokens per device (batch size x longest source or target), "
+        "length-grouped, in place of --per_device_train_batch_size sentences and --train_sampling_strategy.")})
     max_train_minutes: float | None = field(default=None, metadata={"help": "Stop training after this many minutes."})
     decay_lr_to_time_limit: bool = field(default=False, metadata={"help": (
         "With --max_train_minutes: after the warmup, decay the learning rate linearly to zero at the time limit, by "
         "wall time, instead of over --num_train_epochs (replaces the decay of --lr_scheduler_type).")})
 
     def __post_init__(self):
-        for flag in ("max_source_length", "max_target_length"):
+        for flag in ("max_source_length", "max_target_length", "max_tokens_per_batch"):
             check_flag(flag, getattr(self, flag), 1, why="tokens")
         for flag in ("num_beams", "max_train_samples", "max_eval_samples", "max_predict_samples",
                      "early_stopping_patience"):
@@ -315,6 +318,7 @@ def run(model_args, data_args, training_args, output_args):
         compute_metrics=build_compute_metrics(tokenizer, task),
         callbacks=callbacks,
         lr_deadline=time_limit if data_args.decay_lr_to_time_limit else None,
+        max_tokens_per_batch=data_args.max_tokens_per_batch,
     )
 
     all_metrics = {}

@@ -9,10 +9,10 @@ benchmark = load_script("benchmark")
 benchmark_opennmt = load_script("benchmark_opennmt")
 
 
-def test_bucketed_batches_cover_every_example_once_sorted_by_source_then_target_length():
+def test_shuffled_batches_cover_every_example_once_sorted_by_source_then_target_length():
     source_lengths = [5, 3, 9, 3, 5, 7, 1, 3, 2, 8]
     target_lengths = [4, 2, 1, 7, 3, 6, 2, 1, 9, 5]
-    batches = benchmark.bucketed_batches(source_lengths, target_lengths, batch_size=3)
+    batches = benchmark.shuffled_batches(source_lengths, target_lengths, batch_size=3)
     assert sorted(i for batch in batches for i in batch) == list(range(10))
     assert sorted(len(batch) for batch in batches) == [1, 3, 3, 3]
     ordered = sorted(batches, key=lambda batch: (source_lengths[batch[0]], target_lengths[batch[0]]))

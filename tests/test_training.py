@@ -1,4 +1,4 @@
-"""Trainer glue: the time limit and the learning-rate schedule that decays to it."""
+"""Trainer glue: the time limit and the learning-rate schedule that decays to it; batches by tokens."""
 
 import json
 
@@ -7,6 +7,7 @@ from transformers import Seq2SeqTrainingArguments
 
 from conftest import load_script, make_model
 from hf_seq2seq_lstm import training
+from hf_seq2seq_lstm.data import bucketed_batches
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, TimeLimitCallback
 
 train_script = load_script("train")
@@ -79,3 +80,61 @@ def test_train_py_refuses_lr_decay_without_a_time_limit(tmp_path):
     with pytest.raises(ValueError, match="--decay_lr_to_time_limit needs --max_train_minutes"):
         train_script.main(["--output_dir", str(tmp_path / "x"), "--do_train", "--max_steps", "2",
                            "--decay_lr_to_time_limit", "true", "--report_to", "none"])
+
+
+def test_bucketed_batches_keep_the_token_budget_and_cover_every_pair_once():
+    source_lengths = [5, 3, 9, 3, 5, 7, 1, 3, 2, 8, 12, 2]
+    target_lengths = [4, 2, 1, 7, 3, 6, 2, 1, 9, 5, 3, 2]
+    batches = bucketed_batches(source_lengths, target_lengths, max_tokens=20)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(source_lengths)))
+    for batch in batches:
+        assert len(batch) * max(max(source_lengths[i], target_lengths[i]) for i in batch) <= 20
+    assert len(batches[0]) > len(batches[-1])  # more short pairs per batch than long ones
+    keys = [(source_lengths[i], target_lengths[i]) for batch in batches for i in batch]
+    assert keys == sorted(keys)
+    both = bucketed_batches(source_lengths, target_lengths, max_tokens=20, max_sentences=2)
+    assert max(len(batch) for batch in both) == 2
+    with pytest.raises(ValueError, match="Pair 10 has 12 tokens, more than a batch of 10 tokens holds"):
+        bucketed_batches(source_lengths, target_lengths, max_tokens=10)
+
+
+def test_max_tokens_per_batch_gives_token_bounded_batches_in_a_new_order_each_epoch(tmp_path):
+    from datasets import Dataset
+    from transformers import DataCollatorForSeq2Seq
+
+    from hf_seq2seq_lstm.tokenization import train_tokenizers
+
+    sources = [" ".join("abcdefgh"[: 1 + i % 8]) for i in range(40)]
+    targets = [" ".join("xyz"[: 1 + i % 3]) for i in range(40)]
+    tokenizer = train_tokenizers(sources, targets, vocab_size=40)
+    dataset = Dataset.from_dict({**tokenizer(sources), "labels": tokenizer(text_target=targets)["input_ids"]})
+    model = training.new_model(tokenizer, hidden_size=8, embedding_size=4)
+    args = Seq2SeqTrainingArguments(output_dir=str(tmp_path), report_to="none", per_device_train_batch_size=2,
+                                    seed=3)
+    trainer = Seq2SeqLSTMTrainer(model=model, args=args, train_dataset=dataset, max_tokens_per_batch=48,
+                                 data_collator=DataCollatorForSeq2Seq(tokenizer, model=model))
+    loader = trainer.get_train_dataloader()
+    epochs = []
+    for epoch in (0, 1, 0):
+        loader.set_epoch(epoch)
+        batches = list(loader)
+        assert sum(len(batch["input_ids"]) for batch in batches) == len(dataset)  # each pair once
+        for batch in batches:
+            assert batch["input_ids"].numel() <= 48 and batch["labels"].numel() <= 48
+        assert max(len(batch["input_ids"]) for batch in batches) > 2  # not per_device_train_batch_size
+        epochs.append([batch["input_ids"].tolist() for batch in batches])
+    assert len(loader) == len(epochs[0])
+    assert epochs[0] != epochs[1] and epochs[0] == epochs[2]  # reshuffled per epoch, reproducibly
+
+
+def test_train_py_max_tokens_per_batch_replaces_the_sentence_batch_size(tmp_path, fixed):
+    from reliability_helpers import fixed_data_args
+
+    data, tokenizer = fixed
+    # 64 pairs of 10 source tokens: a budget of 10,000 tokens holds them all, so each epoch is one step.
+    train_script.main(["--output_dir", str(tmp_path), *fixed_data_args(data, tokenizer), "--num_train_epochs", "3",
+                       "--max_tokens_per_batch", "10000", "--save_strategy", "no"])
+    assert json.loads((tmp_path / "trainer_state.json").read_text())["global_step"] == 3
+    with pytest.raises(ValueError, match="--max_tokens_per_batch must be"):
+        train_script.main(["--output_dir", str(tmp_path / "bad"), *fixed_data_args(data, tokenizer),
+                           "--max_tokens_per_batch", "0"])

@@ -1,0 +1,175 @@
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""The Multi30k recipe and its ablation: one variable at a time from the recipe, every variant under the same time
+limit, chosen by val BLEU (issue 16). `scripts/multi30k.py` runs it; `scripts/recipes/multi30k.sh` runs the recipe.
+
+A training variant is the recipe's `scripts/train.py` flags with some replaced ([`TRAINING_VARIANTS`]); the others
+reuse the recipe's run: the average of its last checkpoints, and decoding settings ([`DECODING_VARIANTS`]). Each
+run writes `<output_dir>/<variant>/ablation_result.json` last, so a rerun (after a kill, or with more variants)
+skips the variants already done; `results_table` gives the README table from those files.
+"""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .checkpoints import average_checkpoints, last_checkpoints, load_model
+from .data import read_text_lines
+from .files import atomic_write_json
+from .inference import translate
+from .metrics import text_scorer
+from .tokenization import load_tokenizer
+
+logger = logging.getLogger(__name__)
+
+# The repository's training script: the ablation runs each variant as a user runs the recipe, in its own process.
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+
+# scripts/train.py flags of the recipe (the data, languages, output folder and time limit come from the run).
+RECIPE_FLAGS = {
+    "vocab_size": "8000", "separate_vocabularies": "true",
+    "embedding_size": "256", "hidden_size": "512", "bidirectional_encoder": "true", "attention": "luong_general",
+    "input_feeding": "true", "dropout": "0.3", "label_smoothing": "0.1",
+    "num_train_epochs": "20", "per_device_train_batch_size": "64", "per_device_eval_batch_size": "128",
+    "learning_rate": "2e-3", "optim": "adamw_torch_fused", "weight_decay": "0.0",
+    "lr_scheduler_type": "linear", "warmup_steps": "500", "max_grad_norm": "5.0",
+    # every epoch: a checkpoint (the last AVERAGED_CHECKPOINTS are kept for averaging) and a greedy val BLEU
+    "eval_strategy": "epoch", "save_strategy": "epoch", "save_total_limit": "3", "load_best_model_at_end": "true",
+    "train_sampling_strategy": "group_by_length", "max_source_length": "64", "max_target_length": "64",
+    "logging_steps": "100", "seed": "1", "disable_tqdm": "true",
+}
+AVERAGED_CHECKPOINTS = 3
+RECIPE = "recipe"
+
+# Variant name -> the recipe flags it replaces (a value of None drops the flag).
+TRAINING_VARIANTS = {
+    RECIPE: {},
+    "no input feeding": {"input_feeding": "false"},
+    "joint vocabulary 8k, shared embeddings": {"separate_vocabularies": "false", "share_embeddings": "true"},
+    "separate vocabularies 4k": {"vocab_size": "4000"},
+    "separate vocabularies 16k": {"vocab_size": "16000"},
+    "dropout 0.2": {"dropout": "0.2"},
+    "dropout 0.4": {"dropout": "0.4"},
+    "label smoothing 0": {"label_smoothing": "0.0"},
+    "label smoothing 0.2": {"label_smoothing": "0.2"},
+    "embeddings 512": {"embedding_size": "512"},
+    "hidden 256": {"hidden_size": "256"},
+    "2 encoder layers": {"encoder_layers": "2"},
+    "lr decays to the time limit": {"decay_lr_to_time_limit": "true"},
+    "inverse square root schedule": {"lr_scheduler_type": "inverse_sqrt"},
+    "cosine schedule": {"lr_scheduler_type": "cosine"},
+    "batches of 1,500 tokens": {"max_tokens_per_batch": "1500", "train_sampling_strategy": None},
+    "batches of 3,000 tokens": {"max_tokens_per_batch": "3000", "train_sampling_strategy": None},
+    "compiled training": {"torch_compile": "true"},  # more steps in the time limit, if faster here
+}
+AVERAGED = f"average of the last {AVERAGED_CHECKPOINTS} checkpoints"
+# How the recipe decodes, and the decoding variants of its model (generate() settings).
+RECIPE_DECODING = {"num_beams": 5}
+DECODING_VARIANTS = {
+    "greedy": {"num_beams": 1},
+    "beam 10": {"num_beams": 10},
+    "beam 5, length penalty 0.6": {"num_beams": 5, "length_penalty": 0.6},
+    "beam 5, length penalty 1.4": {"num_beams": 5, "length_penalty": 1.4},
+}
+VARIANTS = (*TRAINING_VARIANTS, AVERAGED, *DECODING_VARIANTS)
+RESULT_FILE = "ablation_result.json"
+MAX_NEW_TOKENS = 80
+
+
+def train_arguments(variant: str, data_dir: str | os.PathLike, source_lang: str, target_lang: str,
+                    output_dir: str | os.PathLike, minutes: float) -> list[str]:
+    """The scripts/train.py arguments of a training variant."""
+    flags = {**RECIPE_FLAGS, **TRAINING_VARIANTS[variant]}
+    data = Path(data_dir)
+    arguments = ["--output_dir", str(output_dir), "--do_train", "--do_eval", "--train_file", str(data / "train"),
+                 "--validation_file", str(data / "val"), "--source_lang", source_lang, "--target_lang", target_lang,
+                 "--max_train_minutes", str(minutes)]
+    for flag, value in flags.items():
+        if value is not None:
+            arguments += [f"--{flag}", value]
+    return arguments
+
+
+def variant_folder(output_dir: str | os.PathLike, variant: str) -> Path:
+    return Path(output_dir) / variant.replace(" ", "_").replace(",", "")
+
+
+def score_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str, source_lang: str,
+                target_lang: str, **generate_kwargs) -> dict:
+    """sacreBLEU and chrF of the model in `model_dir` on `split` (e.g. "val"), decoded with `generate_kwargs`."""
+    model = load_model(model_dir).eval()
+    tokenizer = load_tokenizer(model_dir)
+    data = Path(data_dir)
+    sources = read_text_lines(data / f"{split}.{source_lang}")
+    references = read_text_lines(data / f"{split}.{target_lang}")
+    with torch.inference_mode():
+        outputs = translate(model, tokenizer, sources, batch_size=64, progress=False, max_new_tokens=MAX_NEW_TOKENS,
+                            **generate_kwargs)
+    return text_scorer("translation")(outputs, references)
+
+
+def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, output_dir, minutes: float,
+                splits: tuple[str, ...] = ("val",)) -> dict:
+    """
+    Trains (or derives from the recipe's run) one variant and scores it on `splits`; returns its result, also
+    written to `<variant folder>/ablation_result.json`. A variant with a result file is not trained again: only the
+    splits it lacks are scored.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}; the variants are: {', '.join(VARIANTS)}.")
+    folder = variant_folder(output_dir, variant)
+    result_file = folder / RESULT_FILE
+    result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.is_file() else None
+    if result is not None and result["minutes"] != minutes:
+        raise ValueError(f"{folder} holds a run of {result['minutes']} minutes, not {minutes}: variants are compared "
+                         f"under one time limit; use another --output_dir for this one.")
+    recipe_folder = variant_folder(output_dir, RECIPE)
+    model_dir, decoding, trained = folder, RECIPE_DECODING, folder
+    if variant not in TRAINING_VARIANTS:
+        run_variant(RECIPE, data_dir=data_dir, source_lang=source_lang, target_lang=target_lang,
+                    output_dir=output_dir, minutes=minutes, splits=())
+        trained = recipe_folder
+        if variant in DECODING_VARIANTS:
+            model_dir, decoding = recipe_folder, DECODING_VARIANTS[variant]
+    if result is None:
+        if variant in TRAINING_VARIANTS:
+            # --overwrite_output_dir: a run killed part-way starts afresh (resumed, it would train longer in all).
+            arguments = [*train_arguments(variant, data_dir, source_lang, target_lang, folder, minutes),
+                         "--overwrite_output_dir"]
+            logger.info("%s: python %s %s", variant, TRAIN_SCRIPT, " ".join(arguments))
+            subprocess.run([sys.executable, str(TRAIN_SCRIPT), *arguments], check=True)
+        elif variant == AVERAGED:
+            average_checkpoints(last_checkpoints(recipe_folder, AVERAGED_CHECKPOINTS), folder)
+        training = json.loads((trained / "all_results.json").read_text(encoding="utf-8"))
+        result = {"variant": variant, "minutes": minutes, "epochs": training.get("epoch"),
+                  "train_minutes": round(training.get("train_runtime", 0) / 60, 1), "decoding": decoding,
+                  "date": time.strftime("%Y-%m-%d")}
+    for split in splits:
+        if f"{split}_bleu" not in result:
+            scores = score_model(model_dir, data_dir, split, source_lang, target_lang, **decoding)
+            result[f"{split}_bleu"], result[f"{split}_chrf"] = scores["bleu"], scores["chrf"]
+            logger.info("%s: %s BLEU %.2f", variant, split, scores["bleu"])
+    os.makedirs(folder, exist_ok=True)
+    atomic_write_json(result_file, result)
+    return result
+
+
+def results_table(output_dir: str | os.PathLike, splits: tuple[str, ...] = ("val",)) -> str:
+    """A markdown table of every finished variant in `output_dir`, in the order of [`VARIANTS`]."""
+    header = "| variant | " + " | ".join(f"{split} BLEU | {split} chrF" for split in splits) + " | epochs |"
+    lines = [header, "|---" * header.count(" | ") + "|---|"]
+    for variant in VARIANTS:
+        result_file = variant_folder(output_dir, variant) / RESULT_FILE
+        if not result_file.is_file():
+            continue
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        cells = " | ".join(f"{result[f'{split}_bleu']:.2f} | {result[f'{split}_chrf']:.1f}" if f"{split}_bleu" in result
+                           else "- | -" for split in splits)
+        epochs = f"{result['epochs']:.1f}" if result.get("epochs") is not None else "-"
+        lines.append(f"| {variant} | {cells} | {epochs} |")
+    return "\n".join(lines)

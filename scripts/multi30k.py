@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""The Multi30k recipe and its ablation on val (`hf_seq2seq_lstm.recipe`): each variant changes one thing in the
+recipe and trains under the same --minutes; the table gives val BLEU (beam 5 unless the variant is a decoding one).
+
+    python scripts/multi30k.py --minutes 20 --output_dir outputs/ablation-de-en             # every variant
+    python scripts/multi30k.py --minutes 20 --variants recipe "no input feeding"            # some of them
+    python scripts/multi30k.py --minutes 55 --variants recipe greedy --splits val test2016  # the recipe itself
+
+Variants already done in --output_dir are not run again (a killed one restarts afresh), so a long ablation can be
+run in parts. The machine's fp32 matmul rate is printed first, for comparing machines. Reads
+../shared/data/multi30k (never copied into the repo; non-commercial research and education use only). Exit status:
+0; 1 for an error; 2 for a bad flag.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from hf_seq2seq_lstm.cli import bounded, run_cli, stop_on_signals
+from hf_seq2seq_lstm.data import check_input_path
+from hf_seq2seq_lstm.machine import matmul_flops_per_second
+from hf_seq2seq_lstm.recipe import VARIANTS, results_table, run_variant
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source_lang", default="de", choices=["de", "en", "fr", "cs"])
+    parser.add_argument("--target_lang", default="en", choices=["de", "en", "fr", "cs"])
+    parser.add_argument("--data_dir", default=str(DEFAULT_DATA), help="folder of train.de, val.en, test2016.en ...")
+    parser.add_argument("--output_dir", required=True, help="one subfolder per variant")
+    parser.add_argument("--minutes", type=bounded(float, 0, exclusive=True), default=20,
+                        help="training time limit of every variant (default 20)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="VARIANT",
+                        help=f"default: all of {', '.join(map(repr, VARIANTS))}")
+    parser.add_argument("--splits", nargs="+", choices=["val", "test2016"], default=["val"],
+                        help="scored splits (default val: choose on val, report test2016 for the chosen recipe only)")
+    args = parser.parse_args(argv)
+    if args.source_lang == args.target_lang:
+        parser.error("--source_lang and --target_lang must differ")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.INFO, stream=sys.stderr)
+    for split in ("train", "val", *args.splits):
+        for lang in (args.source_lang, args.target_lang):
+            check_input_path(Path(args.data_dir) / f"{split}.{lang}")
+    print(f"fp32 matmul: {matmul_flops_per_second() / 1e9:.1f} GFLOP/s", flush=True)
+    for variant in args.variants:
+        run_variant(variant, data_dir=args.data_dir, source_lang=args.source_lang, target_lang=args.target_lang,
+                    output_dir=args.output_dir, minutes=args.minutes, splits=tuple(args.splits))
+    print(f"{args.source_lang}->{args.target_lang}, {args.minutes:g} minutes of training per variant:")
+    print(results_table(args.output_dir, tuple(args.splits)))
+
+
+if __name__ == "__main__":
+    stop_on_signals()
+    sys.exit(run_cli(main))

@@ -1,0 +1,86 @@
+"""hf_seq2seq_lstm.recipe / scripts/multi30k.py (issue 16): ablation variants train, average and decode from the
+recipe, are scored on val, are not run twice, and are compared under one time limit only."""
+
+import json
+import random
+
+import pytest
+
+from conftest import load_script
+from hf_seq2seq_lstm import recipe
+
+TINY_RECIPE = {**recipe.RECIPE_FLAGS, "vocab_size": "60", "embedding_size": "8", "hidden_size": "16",
+               "num_train_epochs": "4", "per_device_train_batch_size": "16", "warmup_steps": "0",
+               "learning_rate": "1e-2", "logging_steps": "1", "report_to": "none"}
+MINUTES = 10.0  # never reached: 4 epochs of 4 steps end first
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """Multi30k's file layout (train/val/test2016 .de/.en) holding a tiny digit-reversal task."""
+    folder = tmp_path_factory.mktemp("multi30k")
+    rng = random.Random(0)
+    for split, size in (("train", 64), ("val", 12), ("test2016", 12)):
+        sources = [" ".join(rng.choice("0123456789") for _ in range(rng.randint(3, 6))) for _ in range(size)]
+        (folder / f"{split}.de").write_text("".join(s + "\n" for s in sources))
+        (folder / f"{split}.en").write_text("".join(" ".join(s.split()[::-1]) + "\n" for s in sources))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ablation(data_dir, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("ablation")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(recipe, "RECIPE_FLAGS", TINY_RECIPE)
+        results = {variant: recipe.run_variant(variant, data_dir=data_dir, source_lang="de", target_lang="en",
+                                               output_dir=output_dir, minutes=MINUTES)
+                   for variant in (recipe.RECIPE, "dropout 0.2", recipe.AVERAGED, "greedy")}
+    return output_dir, results
+
+
+def test_each_variant_is_trained_or_derived_and_scored_on_val(ablation):
+    output_dir, results = ablation
+    for variant, result in results.items():
+        assert 0 <= result["val_bleu"] <= 100 and result["minutes"] == MINUTES, (variant, result)
+        assert "test2016_bleu" not in result  # test2016 only when asked: choices are made on val
+    config = json.loads((recipe.variant_folder(output_dir, "dropout 0.2") / "config.json").read_text())
+    assert config["dropout"] == 0.2 and config["hidden_size"] == 16
+    assert results["greedy"]["decoding"] == {"num_beams": 1} and results[recipe.RECIPE]["decoding"] == {"num_beams": 5}
+    assert results["greedy"]["epochs"] == results[recipe.RECIPE]["epochs"] == 4  # decoding variants: the recipe's run
+    averaged = recipe.variant_folder(output_dir, recipe.AVERAGED)
+    assert (averaged / "model.safetensors").is_file() and (averaged / "tokenizer.json").is_file()
+    table = recipe.results_table(output_dir).splitlines()
+    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == [recipe.RECIPE, "dropout 0.2", recipe.AVERAGED,
+                                                                         "greedy"]
+    assert f"{results['dropout 0.2']['val_bleu']:.2f}" in table[3]
+
+
+def test_a_done_variant_is_not_trained_again_and_only_new_splits_are_scored(ablation, data_dir, monkeypatch):
+    output_dir, results = ablation
+    weights = recipe.variant_folder(output_dir, recipe.RECIPE) / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    monkeypatch.setattr(recipe.subprocess, "run", lambda *a, **k: pytest.fail("trained again"))
+    again = recipe.run_variant(recipe.RECIPE, data_dir=data_dir, source_lang="de", target_lang="en",
+                               output_dir=output_dir, minutes=MINUTES, splits=("val", "test2016"))
+    assert again["val_bleu"] == results[recipe.RECIPE]["val_bleu"] and 0 <= again["test2016_bleu"] <= 100
+    assert weights.stat().st_mtime_ns == before
+    with pytest.raises(ValueError, match="holds a run of 10.0 minutes, not 5.0: variants are compared under one time"):
+        recipe.run_variant("dropout 0.2", data_dir=data_dir, source_lang="de", target_lang="en",
+                           output_dir=output_dir, minutes=5.0)
+
+
+def test_every_training_variant_is_valid_train_py_arguments(tmp_path):
+    train = load_script("train")
+    for variant in recipe.TRAINING_VARIANTS:
+        arguments = recipe.train_arguments(variant, tmp_path, "de", "en", tmp_path / "out", 20)
+        train.HfArgumentParser((train.ModelArguments, train.DataTrainingArguments, train.Seq2SeqTrainingArguments,
+                                train.OutputArguments)).parse_args_into_dataclasses(arguments)
+
+
+def test_script_refuses_an_unknown_variant_and_missing_data(tmp_path, capsys):
+    script = load_script("multi30k")
+    with pytest.raises(SystemExit) as stopped:
+        script.parse_args(["--output_dir", str(tmp_path), "--variants", "bigger"])
+    assert stopped.value.code == 2 and "invalid choice: 'bigger'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="train.de.*does not exist"):
+        script.main(["--output_dir", str(tmp_path), "--data_dir", str(tmp_path / "none")])
