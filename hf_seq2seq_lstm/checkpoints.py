@@ -10,7 +10,7 @@ import zipfile
 from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
-from .files import CHECKPOINT_NAME, check_output_folder, mark_run_folder
+from .files import CHECKPOINT_NAME, check_output_folder, checkpoint_folders, mark_run_folder
 from .modeling_seq2seq_lstm import shards_outside_folder
 from .tokenization import load_tokenizer, save_tokenizer
 from .training import config_differences
@@ -188,7 +188,8 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
         for kind in ("missing", "unexpected"):
             keys = sorted(info.get(f"{kind}_keys") or [])
             if keys:
-                problems.append(f"{len(keys)} {kind} weight(s) ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})")
+                problems.append(f"{len(keys)} {kind} weight(s) "
+                                f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})")
         if problems:
             raise CheckpointError(
                 f"The weights in {name} do not belong to the model its config.json describes: {'; '.join(problems)}. "
@@ -263,12 +264,7 @@ def find_resumable_checkpoint(output_dir: str | os.PathLike, require_optimizer: 
     folder = os.fspath(output_dir)
     if not os.path.isdir(folder):
         return None
-    steps = sorted(
-        (int(match.group(1)), name) for name in os.listdir(folder)
-        if (match := CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name))
-    )
-    for _, name in reversed(steps):
-        checkpoint = os.path.join(folder, name)
+    for checkpoint in reversed(checkpoint_folders(folder)):
         problem = checkpoint_problem(checkpoint, require_optimizer=require_optimizer)
         if problem is None:
             return checkpoint
@@ -322,11 +318,8 @@ def last_checkpoints(run_dir: str | os.PathLike, count: int) -> list[str]:
     folder = os.fspath(run_dir)
     if not os.path.isdir(folder):
         raise CheckpointError(f"{folder} is not a folder: pass the --output_dir of a training run.")
-    steps = sorted((int(match.group(1)), name) for name in os.listdir(folder)
-                   if (match := CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name)))
     complete = []
-    for _, name in reversed(steps):
-        checkpoint = os.path.join(folder, name)
+    for checkpoint in reversed(checkpoint_folders(folder)):
         problem = checkpoint_problem(checkpoint, require_optimizer=False)
         if problem is None:
             complete.append(checkpoint)

@@ -16,9 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from huggingface_hub.dataclasses import strict
-
 from transformers import PreTrainedConfig
-
 
 if TYPE_CHECKING:
     # Never imported at run time. transformers copies a remote-code module's relative imports next to the weights

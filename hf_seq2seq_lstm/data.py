@@ -22,7 +22,6 @@ from datasets import Dataset, DatasetDict, Features, Translation, Value, load_da
 from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
-
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")

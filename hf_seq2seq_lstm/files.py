@@ -172,10 +172,11 @@ def _is_our_checkpoint(folder: str) -> bool:
 
 
 def checkpoint_folders(folder: str | os.PathLike) -> list[str]:
-    """The `checkpoint-N` subfolders of `folder`, as paths."""
+    """The `checkpoint-N` subfolders of `folder`, as paths, by step N (checkpoint-900 before checkpoint-1800)."""
     folder = os.fspath(folder)
-    return [os.path.join(folder, name) for name in sorted(os.listdir(folder))
-            if CHECKPOINT_NAME.match(name) and os.path.isdir(os.path.join(folder, name))]
+    steps = sorted((int(match.group(1)), name) for name in os.listdir(folder)
+                   if (match := CHECKPOINT_NAME.match(name)) and os.path.isdir(os.path.join(folder, name)))
+    return [os.path.join(folder, name) for _, name in steps]
 
 
 def check_output_folder(folder: str | os.PathLike, overwrite: bool = False) -> None:

@@ -349,13 +349,15 @@ def _training_rows(training: dict, data: dict, config: dict, results: dict, trai
 
 def _tokenizer_description(model: dict, config: dict, separate: bool) -> str:
     vocab = (f"{_number(config.get('vocab_size'))} tokens shared by source and target" if not separate else
-             f"{_number(config.get('vocab_size'))} source and {_number(config.get('decoder_vocab_size'))} target tokens")
+             f"{_number(config.get('vocab_size'))} source and "
+             f"{_number(config.get('decoder_vocab_size'))} target tokens")
     if not model:
         return f"Subword tokenizer with {vocab}."
     kind = {"bpe": "BPE", "unigram": "Unigram"}.get(str(model.get("tokenizer_type", "")).lower(), "subword")
     options = [text for flag, text in (("lowercase", "lowercased"), ("split_digits", "every digit its own token"))
                if model.get(flag)]
-    trained = "given" if model.get("tokenizer_name") or model.get("model_name_or_path") else "trained on the training split"
+    trained = ("given" if model.get("tokenizer_name") or model.get("model_name_or_path")
+               else "trained on the training split")
     return (f"{kind} tokenizer ({'separate source and target vocabularies' if separate else 'one joint vocabulary'}"
             f", {trained}, 🤗 tokenizers): {vocab}" + (f"; {', '.join(options)}" if options else "") + ".")
 
@@ -409,7 +411,8 @@ def render_model_card(
     languages = _languages(data, built_in, language)
     dataset, data_description = _dataset_entry(data, built_in)
     if datasets is None:
-        datasets = [data["dataset_name"]] if data.get("dataset_name") and not os.path.isdir(data["dataset_name"]) else []
+        datasets = ([data["dataset_name"]] if data.get("dataset_name") and not os.path.isdir(data["dataset_name"])
+                    else [])
     pipeline_task = "text2text-generation" if built_in else task
     output_key = {"translation": "translation_text", "summarization": "summary_text"}.get(pipeline_task,
                                                                                           "generated_text")
@@ -427,7 +430,8 @@ def render_model_card(
     source, target = data.get("source_lang"), data.get("target_lang")
     if built_in:
         summary_task = "normalises dates written in English, German, French and Spanish to ISO 8601 (YYYY-MM-DD)"
-        intended_use = "Normalising dates written in English, German, French or Spanish to ISO 8601 (a demonstration task)."
+        intended_use = ("Normalising dates written in English, German, French or Spanish to ISO 8601 "
+                        "(a demonstration task).")
     elif task == "summarization":
         summary_task = "summarizes text"
         intended_use = "Summarizing texts like those it was trained on."
@@ -455,8 +459,8 @@ def render_model_card(
                            "get longer." + (" It reads each source backwards (`reverse_source`), as Sutskever et al. "
                                             "did." if config.get("reverse_source") else ""))
     else:
-        bottleneck_note = (f"it uses {_ATTENTION_NAMES[attention]}, so the decoder can consult every source position at "
-                           "every step; the encoder's final state still initialises the decoder.")
+        bottleneck_note = (f"it uses {_ATTENTION_NAMES[attention]}, so the decoder can consult every source position "
+                           "at every step; the encoder's final state still initialises the decoder.")
 
     if results and any(f"{prefix}_" in key for key in results for prefix in _SPLITS):
         beams = training.get("generation_num_beams") or 1

@@ -9,19 +9,18 @@ Shapes: B = batch, S = source length, T = target length, E = embedding_size, H =
 K = encoder output size (encoder_hidden_size x directions), L = decoder_layers, V = target vocabulary.
 """
 
-from collections.abc import Callable
 import contextvars
-from dataclasses import dataclass
 import json
 import math
 import os
 import re
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
-
 from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
@@ -36,7 +35,6 @@ from transformers.utils import (
 )
 
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig, save_atomically
-
 
 logger = logging.get_logger(__name__)
 
@@ -138,7 +136,8 @@ class Seq2SeqLSTMCache(Cache):
                     lambda t: t.index_select(0, beam_idx.to(t.device)), include_keys=False)
 
     def batch_select_indices(self, indices: torch.Tensor):
-        self._apply(lambda t: t.index_select(1, indices.to(t.device)), lambda t: t.index_select(0, indices.to(t.device)))
+        self._apply(lambda t: t.index_select(1, indices.to(t.device)),
+                    lambda t: t.index_select(0, indices.to(t.device)))
 
     def batch_repeat_interleave(self, repeats: int):
         self._apply(lambda t: t.repeat_interleave(repeats, dim=1), lambda t: t.repeat_interleave(repeats, dim=0))
@@ -399,7 +398,8 @@ class Seq2SeqLSTMDecoder(nn.Module):
     def initial_state(self, hidden, cell, encoder_hidden_states) -> Seq2SeqLSTMCache:
         batch_size = hidden.shape[1]
         attentional = hidden.new_zeros(batch_size, self.config.hidden_size) if self.config.input_feeding else None
-        keys = self.attention.project_keys(encoder_hidden_states) if isinstance(self.attention, AdditiveAttention) else None
+        keys = (self.attention.project_keys(encoder_hidden_states) if isinstance(self.attention, AdditiveAttention)
+                else None)
         return Seq2SeqLSTMCache(hidden, cell, attentional, keys)
 
     def can_run_fused(self) -> bool:
@@ -908,8 +908,9 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
             past_key_values = self.decoder.initial_state(*self.bridge(encoder_outputs), encoder_hidden_states)
         elif not isinstance(past_key_values, Seq2SeqLSTMCache):
             raise TypeError(
-                f"past_key_values must be the Seq2SeqLSTMCache this model returned, not {type(past_key_values).__name__}:"
-                f" an RNN decoder keeps a fixed-size state rather than keys and values."
+                f"past_key_values must be the Seq2SeqLSTMCache this model returned, not "
+                f"{type(past_key_values).__name__}: an RNN decoder keeps a fixed-size state rather than keys and "
+                f"values."
             )
         feedback = (
             (lambda t, output: self.decoder.embed_tokens(decoder_feedback(t, output)))

@@ -21,7 +21,6 @@ from transformers.utils import ModelOutput, logging
 
 from .configuration_seq2seq_lstm import mismatched_vocabularies
 
-
 logger = logging.get_logger(__name__)
 
 

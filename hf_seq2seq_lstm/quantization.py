@@ -14,8 +14,8 @@ no calibration data to give. Quantized:
 - every encoder and decoder LSTM/GRU layer (both matrices of each gate, both directions).
 
 Not quantized: the embeddings. A lookup is a gather, not a matmul, so int8 kernels would save no compute, and an
-int8 table would add a dequantization to every looked-up row and cost accuracy; they stay fp32. Everything element-wise (gate non-linearities,
-softmax, tanh) runs in fp32 as before: only the matrix products are int8.
+int8 table would add a dequantization to every looked-up row and cost accuracy; they stay fp32. Everything
+element-wise (gate non-linearities, softmax, tanh) runs in fp32 as before: only the matrix products are int8.
 
 The decoder layers are `Int8RNN` modules: one set of prepacked weights serves both the per-token cell step of the
 step-by-step decoder and generation (`rnn_cell_step` of the modeling file calls their `cell_step`), and the fused
@@ -36,11 +36,10 @@ import copy
 import warnings
 
 import torch
-from torch import nn
 import torch.ao.nn.quantized.dynamic as dynamic_quantized
+from torch import nn
 from torch.ao.nn.quantized.dynamic.modules.rnn import PackedParameter
 from torch.ao.quantization import per_channel_dynamic_qconfig
-
 
 __all__ = ["Int8RNN", "is_quantized", "quantize"]
 

@@ -22,7 +22,6 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedToken
 from .configuration_seq2seq_lstm import save_atomically
 from .tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 
-
 logger = logging.getLogger(__name__)
 
 # Order matters: trainers give special tokens the first ids in this order, which the model config expects.

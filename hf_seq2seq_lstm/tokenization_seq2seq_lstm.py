@@ -17,12 +17,10 @@ import json
 import os
 
 from tokenizers import Tokenizer
-
 from transformers import TokenizersBackend
 from transformers.utils import logging
 
 from .configuration_seq2seq_lstm import mismatched_vocabularies, save_atomically
-
 
 logger = logging.get_logger(__name__)
 

@@ -93,7 +93,8 @@ def check_tokenizer_matches_model(model, tokenizer):
     config = model.config
     if separate_vocabularies(tokenizer) != (config.decoder_vocab_size is not None):
         raise ValueError(
-            f"The model has {'separate source and target vocabularies' if config.decoder_vocab_size else 'one vocabulary'}"
+            f"The model has "
+            f"{'separate source and target vocabularies' if config.decoder_vocab_size else 'one vocabulary'}"
             f" but the tokenizer ({type(tokenizer).__name__}) has "
             f"{'two' if separate_vocabularies(tokenizer) else 'one'}: use the tokenizer saved with the model."
         )

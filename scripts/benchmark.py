@@ -12,12 +12,13 @@ Reports, in one run (each training run in its own process so that its peak RSS i
   - with `--torch_compile`, each training variant again under `torch.compile(model)` (what Trainer's
     --torch_compile does), side by side with eager, its compile time (the warm-up steps' time beyond as many
     eager-speed steps) apart from its tokens/s;
-  - generation (unless `--training_only`), for each serving path (`--serving_paths`: fp32 `generate()` with transformers' beam search or with
-    ours (the default), int8 `quantize()`, onnxruntime fp32 and int8), greedy and beam 5, every output exactly
-    --new_tokens long (so that models that stop at different points are compared on the same work): sentences/s on
-    the 1,000 test2016 sentences in length-sorted batches of 64 (`inference.length_sorted_batches`, as `translate`
-    makes them), and batch-1 latency, mean ms per sentence over the first --latency_sentences sentences, one
-    sentence per call; and the cached vs use_cache=False ratio on 100-token outputs;
+  - generation (unless `--training_only`), for each serving path (`--serving_paths`: fp32 `generate()` with
+    transformers' beam search or with ours (the default), int8 `quantize()`, onnxruntime fp32 and int8), greedy and
+    beam 5, every output exactly --new_tokens long (so that models that stop at different points are compared on the
+    same work): sentences/s on the 1,000 test2016 sentences in length-sorted batches of 64
+    (`inference.length_sorted_batches`, as `translate` makes them), and batch-1 latency, mean ms per sentence over
+    the first --latency_sentences sentences, one sentence per call; and the cached vs use_cache=False ratio on
+    100-token outputs;
   - the measured fp32 matmul rate, and each figure as model FLOP/s over that rate.
   - with `--bleu_model FOLDER` (a trained de->en model), each serving path's test2016 sacreBLEU, once.
 
@@ -185,7 +186,8 @@ def serving_paths(model, names: list[str], new_tokens: int, folder: Path, fixed_
         options.intra_op_num_threads = torch.get_num_threads()  # the threads torch gets
         onnx_model = OnnxSeq2SeqLSTM.from_folder(path_folder, session_options=options)
         if fixed_length:
-            onnx_model.metadata["eos_token_id"] = None  # as eos_token_id=None for generate(): every beam runs to the end
+            # as eos_token_id=None for generate(): every beam runs to the end
+            onnx_model.metadata["eos_token_id"] = None
 
         def generate(input_ids, attention_mask, num_beams):
             return onnx_model.generate(input_ids, attention_mask, num_beams=num_beams, max_new_tokens=new_tokens)
@@ -265,6 +267,7 @@ def generation_benchmark(args, peak_flops: float) -> dict:
     tokenizer, pairs = load_tokenized(Path(args.data), "test2016", args.vocab_size, Path(args.cache))
     if args.model:
         from transformers import AutoModelForSeq2SeqLM
+
         from hf_seq2seq_lstm.tokenization import load_tokenizer
         model = AutoModelForSeq2SeqLM.from_pretrained(args.model, use_safetensors=True).eval()
         tokenizer = load_tokenizer(args.model)
@@ -315,6 +318,7 @@ def generation_benchmark(args, peak_flops: float) -> dict:
 def prepare_opennmt(args, tokenizer) -> tuple[Path, Path]:
     """Installs OpenNMT-py if missing and writes its corpus (our subword ids) once: (its bin folder, its workdir)."""
     import benchmark_opennmt as opennmt
+
     from hf_seq2seq_lstm.data import load_text_pairs
 
     bin_dir = opennmt.ensure_installed(Path(args.peer_venv))
@@ -388,8 +392,8 @@ def main():
     parser.add_argument("--peer_reuse_freed_memory", action="store_true",
                         help="run the peer with the glibc setting our scripts use (see hf_seq2seq_lstm/allocator.py)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="measure everything (ours, then the peer) this many times and report each figure's median: "
-                             "the machine's speed drifts by several percent within minutes")
+                        help="measure everything (ours, then the peer) this many times and report each figure's "
+                             "median: the machine's speed drifts by several percent within minutes")
     parser.add_argument("--peer_venv", default=".peers/opennmt", help="where the peer is installed (git-ignored)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)

@@ -75,8 +75,8 @@ def parse_args(argv=None):
     parser.add_argument("--create_pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--token", default=None, help="Hub token (default: the logged-in one or HF_TOKEN)")
     parser.add_argument("--update_code", action="store_true",
-                        help="ship the installed package's model/pipeline/tokenizer code and config fields instead of the "
-                             "folder's, converting a target_tokenizer/ subfolder into the one tokenizer")
+                        help="ship the installed package's model/pipeline/tokenizer code and config fields instead of "
+                             "the folder's, converting a target_tokenizer/ subfolder into the one tokenizer")
     parser.add_argument("--overwrite_readme", action="store_true",
                         help="replace a README.md on the Hub that hf-seq2seq-lstm did not write (by default the push "
                              "stops before uploading anything)")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Train (or fine-tune) and evaluate a Seq2SeqLSTM model, like transformers' examples/pytorch/translation/run_translation.py.
+"""Train (or fine-tune) and evaluate a Seq2SeqLSTM model, like transformers'
+examples/pytorch/translation/run_translation.py.
 
 With no data arguments it trains on the built-in date-normalisation task, which needs no download:
 
@@ -81,12 +82,15 @@ CONFIG_FLAGS = ("cell_type", "attention", "input_feeding", "bidirectional_encode
 
 @dataclass
 class ModelArguments:
-    model_name_or_path: str | None = field(default=None, metadata={"help": "A saved model to fine-tune; omit to train a new one."})
-    tokenizer_name: str | None = field(default=None, metadata={"help": "A saved tokenizer; omit to use the model's or train one."})
+    model_name_or_path: str | None = field(default=None, metadata={"help": (
+        "A saved model to fine-tune; omit to train a new one.")})
+    tokenizer_name: str | None = field(default=None, metadata={"help": (
+        "A saved tokenizer; omit to use the model's or train one.")})
     config_overrides: str | None = field(default=None, metadata={"help": "Config fields of a new model: 'k=v,k=v'."})
     # The most used config fields as flags; --config_overrides reaches the others.
     cell_type: str = field(default="lstm", metadata={"help": "lstm or gru"})
-    attention: str = field(default="luong_general", metadata={"help": "none, bahdanau, luong_dot, luong_general or luong_concat"})
+    attention: str = field(default="luong_general", metadata={"help": (
+        "none, bahdanau, luong_dot, luong_general or luong_concat")})
     input_feeding: bool = field(default=False)
     bidirectional_encoder: bool = field(default=True)
     embedding_size: int = field(default=256)
@@ -120,10 +124,12 @@ class ModelArguments:
 
 @dataclass
 class DataTrainingArguments:
-    task: str | None = field(default=None, metadata={"help": "translation or summarization (default: from the columns)"})
+    task: str | None = field(default=None, metadata={"help": (
+        "translation or summarization (default: from the columns)")})
     dataset_name: str | None = field(default=None)
     dataset_config_name: str | None = field(default=None)
-    train_file: str | None = field(default=None, metadata={"help": "json/jsonl/csv, or PREFIX of PREFIX.<lang> text files"})
+    train_file: str | None = field(default=None, metadata={"help": (
+        "json/jsonl/csv, or PREFIX of PREFIX.<lang> text files")})
     validation_file: str | None = field(default=None)
     test_file: str | None = field(default=None)
     source_lang: str | None = field(default=None)
@@ -136,7 +142,8 @@ class DataTrainingArguments:
     max_train_samples: int | None = field(default=None)
     max_eval_samples: int | None = field(default=None)
     max_predict_samples: int | None = field(default=None)
-    early_stopping_patience: int | None = field(default=None, metadata={"help": "Evaluations without improvement before stopping."})
+    early_stopping_patience: int | None = field(default=None, metadata={"help": (
+        "Evaluations without improvement before stopping.")})
     default_task_seed: int = field(default=0, metadata={"help": "Seed of the built-in task's data."})
     max_tokens_per_batch: int | None = field(default=None, metadata={"help": (
         "Training batches of at most this many padded tokens per device (batch size x longest source or target), "
@@ -311,7 +318,8 @@ def run(model_args, data_args, training_args, output_args):
         model=model,
         args=training_args,
         train_dataset=tokenized.get("train") if training_args.do_train else None,
-        eval_dataset=tokenized.get("validation") if training_args.do_eval or training_args.eval_strategy != "no" else None,
+        eval_dataset=(tokenized.get("validation") if training_args.do_eval or training_args.eval_strategy != "no"
+                      else None),
         processing_class=tokenizer,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
                                              pad_to_multiple_of=None),
@@ -347,11 +355,13 @@ def run(model_args, data_args, training_args, output_args):
             trainer.save_state()
             all_metrics.update(metrics)
 
-    for split, prefix, wanted in (("validation", "eval", training_args.do_eval), ("test", "predict", training_args.do_predict)):
+    for split, prefix, wanted in (("validation", "eval", training_args.do_eval),
+                                  ("test", "predict", training_args.do_predict)):
         if not wanted:
             continue
         if split not in tokenized:
-            logger.warning("--do_%s given but there is no %s split; skipped", "eval" if prefix == "eval" else "predict", split)
+            logger.warning("--do_%s given but there is no %s split; skipped",
+                           "eval" if prefix == "eval" else "predict", split)
             continue
         metrics = trainer.evaluate(tokenized[split], metric_key_prefix=prefix) if prefix == "eval" else \
             trainer.predict(tokenized[split], metric_key_prefix=prefix).metrics
@@ -362,7 +372,8 @@ def run(model_args, data_args, training_args, output_args):
 
     if training_args.do_train and trainer.is_world_process_zero():
         # README.md of the saved model: written last, so that it carries this run's scores from all_results.json.
-        write_model_card(training_args.output_dir, model_args=model_args, data_args=data_args, training_args=training_args)
+        write_model_card(training_args.output_dir, model_args=model_args, data_args=data_args,
+                         training_args=training_args)
 
     return all_metrics
 

@@ -32,7 +32,6 @@ from hf_seq2seq_lstm.tokenization import (
     train_tokenizers,
 )
 
-
 logger = logging.getLogger(__name__)
 
 # flag: (minimum, maximum, why); the maxima are what 🤗 tokenizers holds (32-bit token ids, 64-bit counts)

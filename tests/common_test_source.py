@@ -30,19 +30,22 @@ CACHE = REPO_ROOT / ".cache" / f"transformers-{transformers.__version__}-tests"
 PACKAGE = "transformers_common_tests"
 
 STAND_INS = {
-    "generation/test_utils.py": '''"""Stand-in: the library's GenerationTesterMixin is not in the sdist; see tests/common_test_source.py."""
+    "generation/test_utils.py": ('''"""Stand-in: the library's GenerationTesterMixin is not in the sdist; '''
+                                 '''see tests/common_test_source.py."""
 
 
 class GenerationTesterMixin:
     pass
-''',
-    "exporters/test_export.py": '''"""Stand-in: the library's ExportTesterMixin is not in the sdist; see tests/common_test_source.py."""
+'''),
+    "exporters/test_export.py": ('''"""Stand-in: the library's ExportTesterMixin is not in the sdist; '''
+                                 '''see tests/common_test_source.py."""
 
 
 class ExportTesterMixin:
     pass
-''',
-    "utils/test_configuration_utils.py": '''"""Stand-in for the repository's config_common_kwargs: common PreTrainedConfig arguments and non-default values."""
+'''),
+    "utils/test_configuration_utils.py": ('''"""Stand-in for the repository's config_common_kwargs: '''
+                                          '''common PreTrainedConfig arguments and non-default values."""
 
 config_common_kwargs = {
     "return_dict": False,
@@ -58,7 +61,7 @@ config_common_kwargs = {
     "prefix": "prefix",
     "problem_type": "regression",
 }
-''',
+'''),
 }
 
 _unavailable_reason = None

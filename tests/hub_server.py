@@ -62,7 +62,8 @@ class GitRepository:
 
     def head(self, revision):
         """The commit of a branch or commit id; None for a branch with no commit yet."""
-        result = subprocess.run(["git", "--git-dir", self.path, "rev-parse", "--verify", "-q", f"{revision}^{{commit}}"],
+        result = subprocess.run(["git", "--git-dir", self.path, "rev-parse", "--verify", "-q",
+                                 f"{revision}^{{commit}}"],
                                 capture_output=True, check=False)
         return result.stdout.decode().strip() or None
 
@@ -188,7 +189,8 @@ class HubServer:
             elif key == "deletedFolder":
                 deleted_folders.append(value["path"])
             else:  # lfsFile, deletedEntry from copies, ...
-                raise HubError(422, f"This test server takes regular files only, not {key!r} (set HF_HUB_DISABLE_XET=1)")
+                raise HubError(422, f"This test server takes regular files only, not {key!r} "
+                                    "(set HF_HUB_DISABLE_XET=1)")
         if header is None:
             raise HubError(400, "Commit without a header line")
         message = header.get("summary") or "commit"

@@ -8,9 +8,10 @@ import subprocess
 import torch
 from safetensors.torch import load_file
 
-from conftest import PYTHON, REPO_ROOT
 from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
 from hf_seq2seq_lstm.training import new_model
+
+from conftest import PYTHON, REPO_ROOT
 
 TRAIN_SCRIPT = str(REPO_ROOT / "scripts" / "train.py")
 

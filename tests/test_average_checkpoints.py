@@ -41,7 +41,8 @@ def test_average_is_the_mean_of_the_last_checkpoints_and_loads_in_a_fresh_proces
         torch.testing.assert_close(tensor, (first[key] + second[key]) / 2, rtol=0, atol=1e-7, msg=key)
     assert any(not torch.equal(first[key], second[key]) for key in first)  # the checkpoints differ: a real mean
     load = ("import sys, torch, hf_seq2seq_lstm; from transformers import AutoModelForSeq2SeqLM, AutoTokenizer\n"
-            "model = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1]); tok = AutoTokenizer.from_pretrained(sys.argv[1])\n"
+            "model = AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1]); "
+            "tok = AutoTokenizer.from_pretrained(sys.argv[1])\n"
             "ids = model.generate(**tok(['12345678'], return_tensors='pt'), max_new_tokens=8, num_beams=2)\n"
             "print(len(tok.batch_decode(ids, skip_special_tokens=True)[0]) >= 0)")
     loaded = subprocess.run([PYTHON, "-c", load, str(output_dir)], capture_output=True, text=True, timeout=120,

@@ -5,10 +5,10 @@ import csv
 import pytest
 import torch
 
-from conftest import MULTI30K, load_script, png_size
 from hf_seq2seq_lstm.evaluation import bucket_indices, score_by_bucket, sequence_scores
 from hf_seq2seq_lstm.tasks.synthetic import SyntheticTask, strip_special
 
+from conftest import MULTI30K, load_script, png_size
 
 study_script = load_script("bottleneck_study")
 

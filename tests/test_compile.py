@@ -6,7 +6,7 @@ import torch
 import torch._dynamo
 from torch._dynamo.testing import CompileCounterWithBackend
 
-from conftest import make_model, padded_batch, load_script
+from conftest import load_script, make_model, padded_batch
 
 TARGET_LENGTHS = (5, 7, 9, 12)
 

@@ -2,7 +2,6 @@
 
 import os
 
-
 # No network here: datasets and huggingface_hub read these when imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -22,7 +21,6 @@ from hf_seq2seq_lstm.data import (  # noqa: E402
 )
 from hf_seq2seq_lstm.tokenization import SPECIAL_TOKENS, train_tokenizer  # noqa: E402
 from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer  # noqa: E402
-
 
 # CI runs a clean clone with ../shared beside it.
 MULTI30K_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"

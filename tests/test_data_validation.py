@@ -12,11 +12,12 @@ import threading
 
 import pytest
 from datasets import Dataset, DatasetDict, Features, Value
-
-from conftest import load_script
 from test_data import as_pairs, write_jsonl, write_lines
+
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.data import load_text_pairs, read_text_lines, text_pairs_from_dataset
+
+from conftest import load_script
 
 DE_EN = {"source_lang": "de", "target_lang": "en"}
 PLAIN = {"text_column": "document", "summary_column": "summary"}

@@ -19,8 +19,6 @@ import torch
 from huggingface_hub import ModelCard, metadata_load
 from transformers import AutoTokenizer, pipeline
 
-from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
-from hub_server import GitRepository, HubServer
 from hf_seq2seq_lstm import configuration_seq2seq_lstm
 from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
@@ -30,6 +28,9 @@ from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
 )
 from hf_seq2seq_lstm.tokenization import train_tokenizer, train_tokenizers
 from hf_seq2seq_lstm.training import new_model
+
+from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
+from hub_server import GitRepository, HubServer
 
 OLAH_CLI = Path(sys.executable).with_name("olah-cli")
 CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
@@ -474,7 +475,8 @@ def test_saved_folder_carries_pipeline_code(saved, tmp_path):
     # pipeline() turns the entries' class names into classes on the config object; saving again still works
     pipe = pipeline("translation", model=str(folder), trust_remote_code=True)
     pipe.model.save_pretrained(tmp_path / "again")
-    assert json.loads((tmp_path / "again" / "config.json").read_text())["custom_pipelines"] == config["custom_pipelines"]
+    assert (json.loads((tmp_path / "again" / "config.json").read_text())["custom_pipelines"]
+            == config["custom_pipelines"])
 
 
 # ---- safety --------------------------------------------------------------------------------------------------------
@@ -586,7 +588,8 @@ def test_push_script_refreshes_code_of_older_folders(saved, tmp_path, capsys):
     tokenizer = AutoTokenizer.from_pretrained(converted, trust_remote_code=True)
     assert type(tokenizer).__name__ == "Seq2SeqLSTMTokenizer"
     assert tokenizer(SOURCES, text_target=TARGETS)["labels"] == separate.labels
-    assert [text.strip() for text in tokenizer.batch_decode(separate.greedy, skip_special_tokens=True)] == separate.texts
+    assert ([text.strip() for text in tokenizer.batch_decode(separate.greedy, skip_special_tokens=True)]
+            == separate.texts)
 
 
 # ---- model card ----------------------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import pytest
 import torch
 from transformers import GenerationConfig
 
-from conftest import make_model, padded_batch
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from hf_seq2seq_lstm import modeling_seq2seq_lstm as modeling
+
+from conftest import make_model, padded_batch
 
 VARIANTS = {
     "lstm_luong_feeding": dict(attention="luong_general", input_feeding=True),

@@ -20,16 +20,16 @@ import torch
 from safetensors.torch import save_file
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from conftest import BLOCK_PACKAGE, PYTHON, load_script
-from reliability_helpers import load_weights, subprocess_env
 from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
-from hf_seq2seq_lstm.checkpoints import CheckpointError, checkpoint_problem, check_model_folder, load_model
+from hf_seq2seq_lstm.checkpoints import CheckpointError, check_model_folder, checkpoint_problem, load_model
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.configuration_seq2seq_lstm import SAVE_IN_PROGRESS_PREFIX, tokenizer_fingerprints
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import load_tokenizer, save_tokenizer, train_tokenizers
 from hf_seq2seq_lstm.training import check_tokenizer_matches_model, new_model
 
+from conftest import BLOCK_PACKAGE, PYTHON, load_script
+from reliability_helpers import load_weights, subprocess_env
 
 translate_script = load_script("translate")
 

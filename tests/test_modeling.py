@@ -4,13 +4,14 @@ import json
 import subprocess
 
 import pytest
-from huggingface_hub.errors import StrictDataclassError
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
-from conftest import BLOCK_PACKAGE, PYTHON, VOCAB, make_model, padded_batch
-from hf_seq2seq_lstm.modeling_seq2seq_lstm import LogitsCrossEntropy
 from hf_seq2seq_lstm import Seq2SeqLSTMCache, Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, Seq2SeqLSTMModel
+from hf_seq2seq_lstm.modeling_seq2seq_lstm import LogitsCrossEntropy
+
+from conftest import BLOCK_PACKAGE, PYTHON, VOCAB, make_model, padded_batch
 
 ATTENTION_VARIANTS = [
     dict(attention="none"),
@@ -104,8 +105,8 @@ def test_reverse_source_reads_each_sentence_backwards():
                             output_attentions=True)
         torch.testing.assert_close(plain.logits[0], out.logits[row], atol=1e-5, rtol=1e-5)
         # attention weights are reported in the original source order
-        torch.testing.assert_close(plain.cross_attentions[0][0, 0].flip(-1), out.cross_attentions[0][row, 0, :, :len(tokens)],
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(plain.cross_attentions[0][0, 0].flip(-1),
+                                   out.cross_attentions[0][row, 0, :, :len(tokens)], atol=1e-5, rtol=1e-5)
 
 
 def test_outputs_attentions_hidden_states_and_embeddings():
@@ -135,7 +136,8 @@ def test_outputs_attentions_hidden_states_and_embeddings():
 def test_loss_ignores_padding_and_applies_label_smoothing():
     model = make_model(attention="bahdanau", label_smoothing=0.1)
     input_ids, attention_mask = padded_batch()
-    labels = padded_batch(lengths=(5, 3, 4, 1), seed=5)[0].masked_fill(padded_batch(lengths=(5, 3, 4, 1), seed=5)[1] == 0, -100)
+    labels = padded_batch(lengths=(5, 3, 4, 1), seed=5)[0].masked_fill(
+        padded_batch(lengths=(5, 3, 4, 1), seed=5)[1] == 0, -100)
     out = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
     expected = torch.nn.functional.cross_entropy(out.logits.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=-100,
                                                  label_smoothing=0.1)
@@ -256,7 +258,8 @@ def test_bfloat16_forward_and_generate():
     model = make_model(attention="luong_general", input_feeding=True).to(torch.bfloat16)
     input_ids, attention_mask = padded_batch()
     assert model(input_ids=input_ids, attention_mask=attention_mask, labels=input_ids).logits.dtype == torch.bfloat16
-    assert model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=4, num_beams=2).shape[0] == 4
+    assert model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=4,
+                          num_beams=2).shape[0] == 4
 
 
 @pytest.mark.parametrize("overrides", [
@@ -274,7 +277,8 @@ def test_save_load_round_trip(tmp_path, overrides):
     assert not {"max_length", "top_k", "num_beams", "temperature"} & set(generation_config)
 
     loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
-    assert type(loaded) is Seq2SeqLSTMForConditionalGeneration and type(AutoConfig.from_pretrained(tmp_path)) is Seq2SeqLSTMConfig
+    assert (type(loaded) is Seq2SeqLSTMForConditionalGeneration
+            and type(AutoConfig.from_pretrained(tmp_path)) is Seq2SeqLSTMConfig)
     # The weights come back bit for bit; the logits are computed again from tensors at other addresses, where BLAS
     # may pick another kernel (a last-bit difference, ~1e-8, on some CPUs), so they are compared with a tolerance
     # that a wrong or missing weight exceeds by orders of magnitude.
@@ -348,7 +352,8 @@ def test_generate_scores_with_vocabularies_of_different_sizes(decoder_vocab_size
     greedy = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=5, min_new_tokens=5,
                             output_logits=True, return_dict_in_generate=True)
     transition = model.compute_transition_scores(greedy.sequences, greedy.logits, normalize_logits=True)
-    logits = model(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=greedy.sequences[:, :-1]).logits
+    logits = model(input_ids=input_ids, attention_mask=attention_mask,
+                   decoder_input_ids=greedy.sequences[:, :-1]).logits
     expected = logits.log_softmax(-1).gather(-1, greedy.sequences[:, 1:, None]).squeeze(-1)
     torch.testing.assert_close(transition, expected, rtol=1e-4, atol=1e-4)
 

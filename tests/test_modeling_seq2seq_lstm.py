@@ -14,9 +14,10 @@ import pytest
 import torch
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, MODEL_MAPPING_NAMES
 
-from conftest import padded_batch
-from common_test_source import common_tests, unavailable_reason
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMForConditionalGeneration, Seq2SeqLSTMModel
+
+from common_test_source import common_tests, unavailable_reason
+from conftest import padded_batch
 
 COMMON = common_tests()
 if COMMON is None:
@@ -80,7 +81,8 @@ class Seq2SeqLSTMCommonTests(ModelTesterMixin):
         # The common tests tell base models from seq2seq LMs (which get labels) by the class names in transformers'
         # own mappings, which list built-in models only: list ours there, as registering a built-in model would.
         for mapping, model_class in ((MODEL_MAPPING_NAMES, Seq2SeqLSTMModel),
-                                     (MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES, Seq2SeqLSTMForConditionalGeneration)):
+                                     (MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
+                                      Seq2SeqLSTMForConditionalGeneration)):
             patcher = patch.dict(mapping, {Seq2SeqLSTMConfig.model_type: model_class.__name__})
             patcher.start()
             self.addCleanup(patcher.stop)

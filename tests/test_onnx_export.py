@@ -10,8 +10,9 @@ import torch
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'hf-seq2seq-lstm[onnx]')")
 pytest.importorskip("onnx", reason="onnx is not installed (pip install 'hf-seq2seq-lstm[onnx]')")
 
-from conftest import load_script, make_model, padded_batch  # noqa: E402
 from hf_seq2seq_lstm.onnx_export import OnnxSeq2SeqLSTM, export_onnx  # noqa: E402
+
+from conftest import load_script, make_model, padded_batch  # noqa: E402
 
 VARIANTS = {
     # bidirectional encoder (make_model's default), Luong general attention with input feeding

@@ -13,11 +13,12 @@ import pytest
 import torch
 from transformers import Seq2SeqTrainingArguments
 
-from conftest import PYTHON, REPO_ROOT, load_script, make_model
-from reliability_helpers import PACED_TRAIN, TRAIN_SCRIPT, fixed_data_args, load_weights, subprocess_env
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.files import LOCK_FILE, RUN_MARKER
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer
+
+from conftest import PYTHON, REPO_ROOT, load_script, make_model
+from reliability_helpers import PACED_TRAIN, TRAIN_SCRIPT, fixed_data_args, load_weights, subprocess_env
 
 train_script = load_script("train")
 
@@ -208,7 +209,8 @@ def test_results_and_state_files_are_replaced_atomically(tmp_path):
     (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be an integer >= 1, not 0."),
     (["--learning_rate=-1e-3"], "--learning_rate must be a finite number >= 0, not -0.001."),
     (["--num_train_epochs", "0"], "--num_train_epochs must be a finite number > 0 (or set --max_steps), not 0.0."),
-    (["--save_strategy", "steps", "--save_steps", "0"], "--save_steps must be a finite number > 0 (with --save_strategy steps)"),
+    (["--save_strategy", "steps", "--save_steps", "0"],
+     "--save_steps must be a finite number > 0 (with --save_strategy steps)"),
     (["--generation_num_beams", "0"], "--generation_num_beams must be an integer >= 1, not 0."),
     (["--generation_max_length", "0"], "--generation_max_length must be an integer >= 1, not 0."),
     # the model's fields, checked by its config

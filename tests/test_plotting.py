@@ -6,7 +6,6 @@ import pytest
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from conftest import load_script, make_model, padded_batch, png_size
 from hf_seq2seq_lstm.plotting import (
     attention_figure_size,
     cross_attention_matrix,
@@ -15,6 +14,8 @@ from hf_seq2seq_lstm.plotting import (
     plot_scores_by_length,
 )
 from hf_seq2seq_lstm.tasks.synthetic import SyntheticTask
+
+from conftest import load_script, make_model, padded_batch, png_size
 
 EOS = 2
 

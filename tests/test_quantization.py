@@ -6,17 +6,18 @@ for closeness (logits relative to their scale, agreement rates of argmax decisio
 
 import pytest
 import torch
-from torch import nn
 import torch.ao.nn.quantized.dynamic as dynamic_quantized
+from torch import nn
 
 import hf_seq2seq_lstm
-from conftest import load_script, make_model, padded_batch
-from reliability_helpers import save_digit_model
 from hf_seq2seq_lstm.checkpoints import load_model
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.quantization import Int8RNN, is_quantized
 from hf_seq2seq_lstm.tokenization import load_tokenizer
+
+from conftest import load_script, make_model, padded_batch
+from reliability_helpers import save_digit_model
 
 TARGET_VOCAB = 37
 VARIANTS = {

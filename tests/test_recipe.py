@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from conftest import load_script
 from hf_seq2seq_lstm import recipe
+
+from conftest import load_script
 
 TINY_RECIPE = {**recipe.RECIPE_FLAGS, "vocab_size": "60", "embedding_size": "8", "hidden_size": "16",
                "num_train_epochs": "4", "per_device_train_batch_size": "16", "warmup_steps": "0",

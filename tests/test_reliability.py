@@ -19,10 +19,22 @@ import time
 from pathlib import Path
 
 import pytest
-from huggingface_hub.errors import StrictDataclassError
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoModelForSeq2SeqLM
 from transformers.trainer_utils import get_last_checkpoint
+
+from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMModel
+from hf_seq2seq_lstm.checkpoints import (
+    CheckpointError,
+    checkpoint_problem,
+    find_resumable_checkpoint,
+    load_model,
+    resolve_resume_checkpoint,
+)
+from hf_seq2seq_lstm.cli import run_cli
+from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
+from hf_seq2seq_lstm.training import new_model
 
 from conftest import PYTHON, REPO_ROOT, VOCAB, load_script, make_model
 from reliability_helpers import (
@@ -37,17 +49,6 @@ from reliability_helpers import (
     run_train,
     subprocess_env,
 )
-from hf_seq2seq_lstm import Seq2SeqLSTMConfig, Seq2SeqLSTMModel
-from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
-from hf_seq2seq_lstm.checkpoints import (
-    CheckpointError,
-    checkpoint_problem,
-    find_resumable_checkpoint,
-    load_model,
-    resolve_resume_checkpoint,
-)
-from hf_seq2seq_lstm.cli import run_cli
-from hf_seq2seq_lstm.training import new_model
 
 PACKAGE = REPO_ROOT / "hf_seq2seq_lstm"
 STEPS, SAVE_STEPS = 40, 5
@@ -333,7 +334,8 @@ BROKEN_MODELS = {
     "missing_weights": (lambda f: (f / "model.safetensors").unlink(),
                         "model.safetensors is missing", (OSError, "no file named model.safetensors")),
     "truncated_weights": (lambda f: truncate(f / "model.safetensors"),
-                          "model.safetensors is truncated or not a safetensors file", (Exception, "incomplete metadata")),
+                          "model.safetensors is truncated or not a safetensors file",
+                          (Exception, "incomplete metadata")),
     "cell_type": (lambda f: _edit_config(f, cell_type="transformer"),
                   "invalid cell_type='transformer'; allowed values are lstm, gru",
                   (StrictDataclassError, "invalid cell_type")),
@@ -394,7 +396,8 @@ def test_tokenizer_that_does_not_match_the_model_is_refused_by_train_py(saved_mo
     bigger.save_pretrained(tmp_path / "bigger")
     status, stderr = cli(train_script, [*common, "--tokenizer_name", tmp_path / "bigger"], capsys)
     assert status == 1
-    assert f"The tokenizer's source vocabulary has {len(bigger)} tokens but the model's source embedding has 15" in stderr
+    assert (f"The tokenizer's source vocabulary has {len(bigger)} tokens but the model's source embedding has 15"
+            in stderr)
     assert "Use the tokenizer the model was trained with, or call model.resize_token_embeddings" in stderr
 
     # special-token ids that disagree with config.json

@@ -21,9 +21,10 @@ import sys
 import pytest
 import torch
 
-from conftest import BLOCK_PACKAGE
 from hf_seq2seq_lstm.tokenization import train_tokenizers
 from hf_seq2seq_lstm.training import new_model
+
+from conftest import BLOCK_PACKAGE
 from reliability_helpers import RESUME_TOLERANCE, load_weights, subprocess_env
 
 MAX_STEPS, STOP_AT = 12, 4  # 64 pairs in batches of 8: 8 steps an epoch, so the resumed run starts a second epoch

@@ -7,12 +7,13 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-from conftest import MULTI30K, PYTHON, REPO_ROOT, load_script
 from hf_seq2seq_lstm.data import text_pairs_from_dataset
 from hf_seq2seq_lstm.inference import length_sorted_batches
 from hf_seq2seq_lstm.tasks import build_date_dataset
 from hf_seq2seq_lstm.tokenization import train_tokenizers
 from hf_seq2seq_lstm.training import new_model
+
+from conftest import MULTI30K, PYTHON, REPO_ROOT, load_script
 
 TINY = ["--hidden_size", "32", "--embedding_size", "16", "--vocab_size", "300", "--dropout", "0.0",
         "--per_device_train_batch_size", "16", "--per_device_eval_batch_size", "32", "--learning_rate", "3e-3",
@@ -33,7 +34,8 @@ def train(output_dir, *args, steps=30):
 def assert_saved_model_loads(output_dir):
     model = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
     tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    assert tokenizer.pad_token_id == model.config.pad_token_id == 0 and tokenizer.eos_token_id == model.config.eos_token_id
+    assert (tokenizer.pad_token_id == model.config.pad_token_id == 0
+            and tokenizer.eos_token_id == model.config.eos_token_id)
     generation_config = json.loads((output_dir / "generation_config.json").read_text())
     assert not {"max_length", "top_k", "num_beams"} & set(generation_config), generation_config
     results = json.loads((output_dir / "all_results.json").read_text())

@@ -11,6 +11,9 @@ import time
 import pytest
 import torch.distributed as dist
 
+from hf_seq2seq_lstm.checkpoints import checkpoint_problem
+from hf_seq2seq_lstm.training import CheckpointOnSignalCallback
+
 from conftest import PYTHON, REPO_ROOT
 from reliability_helpers import (
     RESUME_TOLERANCE,
@@ -21,8 +24,6 @@ from reliability_helpers import (
     run_train,
     subprocess_env,
 )
-from hf_seq2seq_lstm.checkpoints import checkpoint_problem
-from hf_seq2seq_lstm.training import CheckpointOnSignalCallback
 
 STEPS = 60
 

@@ -2,7 +2,6 @@
 
 import os
 
-
 # No network here: huggingface_hub reads this when imported.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -14,7 +13,6 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from transformers import AutoTokenizer, PreTrainedTokenizerFast  # noqa: E402
 
-from conftest import BLOCK_PACKAGE  # noqa: E402
 from hf_seq2seq_lstm.tokenization import (  # noqa: E402
     LEGACY_TARGET_SUBFOLDER,
     SPECIAL_TOKENS,
@@ -25,6 +23,7 @@ from hf_seq2seq_lstm.tokenization import (  # noqa: E402
 )
 from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer  # noqa: E402
 
+from conftest import BLOCK_PACKAGE  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI runs a clean clone with ../shared beside it.
@@ -174,6 +173,7 @@ def test_special_tokens_must_have_the_same_ids_in_both_vocabularies():
 
 def _without_token(tokenizer, token):
     import json
+
     from tokenizers import Tokenizer
     data = json.loads(tokenizer.backend_tokenizer.to_str())
     data["added_tokens"] = [t for t in data["added_tokens"] if t["content"] != token]

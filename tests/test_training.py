@@ -5,10 +5,11 @@ import json
 import pytest
 from transformers import Seq2SeqTrainingArguments
 
-from conftest import load_script, make_model
 from hf_seq2seq_lstm import training
 from hf_seq2seq_lstm.data import bucketed_batches
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, TimeLimitCallback
+
+from conftest import load_script, make_model
 
 train_script = load_script("train")
 

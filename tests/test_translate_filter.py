@@ -15,11 +15,12 @@ import time
 
 import pytest
 
-from conftest import PYTHON, REPO_ROOT, load_script
-from reliability_helpers import save_digit_model, subprocess_env
 from hf_seq2seq_lstm.checkpoints import load_model
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.tokenization import load_tokenizer
+
+from conftest import PYTHON, REPO_ROOT, load_script
+from reliability_helpers import save_digit_model, subprocess_env
 
 TRANSLATE_SCRIPT = str(REPO_ROOT / "scripts" / "translate.py")
 translate_script = load_script("translate")

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import BLOCK_PACKAGE, REPO_ROOT
 from hf_seq2seq_lstm.tokenization import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 from hf_seq2seq_lstm.training import new_model
+
+from conftest import BLOCK_PACKAGE, REPO_ROOT
 
 GERMAN = ["ein kleiner hund läuft", "zwei männer spielen fußball", "eine frau trinkt kaffee", "ein kind lacht"] * 4
 ENGLISH = ["a small dog runs", "two men play football", "a woman drinks coffee", "a child laughs"] * 4

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Multi30k recipe (`hf_seq2seq_lstm.recipe.RECIPE_FLAGS`): subword tokenizers trained on the training split, a
 # bidirectional LSTM encoder with Luong attention and input feeding, trained for at most MINUTES minutes (default 55)
-# on the CPU, then scored with sacreBLEU (cased, 13a tokenizer, detokenized output) and chrF on val and test2016,
-# beam 5 and greedy. The model is $OUT/recipe.
+# on the CPU; the final model is the average of its last 3 checkpoints (+1.4 val BLEU in the 20-minute ablation of
+# README), $OUT/average_of_the_last_3_checkpoints; both it and the best epoch by val BLEU ($OUT/recipe) are scored with
+# sacreBLEU (cased, 13a tokenizer, detokenized output) and chrF on val and test2016, beam 5.
 #
 #   bash scripts/recipes/multi30k.sh de en    # de->en (default)
 #   bash scripts/recipes/multi30k.sh en de    # en->de
@@ -17,4 +18,4 @@ DATA=${MULTI30K:-$REPO_ROOT/../shared/data/multi30k}
 OUT=${OUT:-outputs/multi30k-$SRC-$TGT}
 
 python scripts/multi30k.py --source_lang "$SRC" --target_lang "$TGT" --data_dir "$DATA" --output_dir "$OUT" \
-    --minutes "$MINUTES" --variants recipe greedy --splits val test2016
+    --minutes "$MINUTES" --variants recipe "average of the last 3 checkpoints" --splits val test2016

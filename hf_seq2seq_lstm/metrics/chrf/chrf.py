@@ -5,9 +5,8 @@ Load it with `hf_seq2seq_lstm.metrics.load_metric("chrf")`.
 """
 
 import datasets
-from sacrebleu.metrics import CHRF
-
 import evaluate
+from sacrebleu.metrics import CHRF
 
 _CITATION = """\
 @inproceedings{popovic-2015-chrf,

@@ -5,9 +5,8 @@ Load it with `hf_seq2seq_lstm.metrics.load_metric("rouge")`.
 """
 
 import datasets
-from rouge_score import rouge_scorer, scoring
-
 import evaluate
+from rouge_score import rouge_scorer, scoring
 
 _CITATION = """\
 @inproceedings{lin-2004-rouge,

@@ -5,13 +5,12 @@ Load it with `hf_seq2seq_lstm.metrics.load_metric("sacrebleu")`.
 """
 
 import datasets
+import evaluate
 
 # Import the submodule rather than `import sacrebleu`: this file is itself named sacrebleu.py, so if it ever
 # shadowed the library (its folder on sys.path, e.g. run as a script from there) the import fails here, loudly,
 # instead of the metric failing later on a missing attribute.
 from sacrebleu.metrics import BLEU
-
-import evaluate
 
 _CITATION = """\
 @inproceedings{post-2018-call,
