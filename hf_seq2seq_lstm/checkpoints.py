@@ -2,10 +2,12 @@
 executed from the folder), choosing a complete checkpoint to resume from after a crash, and averaging the last
 checkpoints of a run into one model."""
 
+import itertools
 import json
 import logging
 import os
 import zipfile
+from collections.abc import Iterator
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
@@ -264,12 +266,18 @@ def find_resumable_checkpoint(output_dir: str | os.PathLike, require_optimizer: 
     folder = os.fspath(output_dir)
     if not os.path.isdir(folder):
         return None
+    return next(complete_checkpoints(folder, require_optimizer), None)
+
+
+def complete_checkpoints(folder: str, require_optimizer: bool) -> Iterator[str]:
+    """The complete `checkpoint-N` folders of `folder`, latest first; each incomplete one met on the way is skipped
+    with a warning saying which and why (see [`checkpoint_problem`])."""
     for checkpoint in reversed(checkpoint_folders(folder)):
         problem = checkpoint_problem(checkpoint, require_optimizer=require_optimizer)
         if problem is None:
-            return checkpoint
-        logger.warning("Skipping incomplete checkpoint %s: %s. Trying the previous one.", checkpoint, problem)
-    return None
+            yield checkpoint
+        else:
+            logger.warning("Skipping incomplete checkpoint %s: %s. Trying the previous one.", checkpoint, problem)
 
 
 def resolve_resume_checkpoint(resume_from_checkpoint: str | bool | None, output_dir: str | os.PathLike,
@@ -318,15 +326,9 @@ def last_checkpoints(run_dir: str | os.PathLike, count: int) -> list[str]:
     folder = os.fspath(run_dir)
     if not os.path.isdir(folder):
         raise CheckpointError(f"{folder} is not a folder: pass the --output_dir of a training run.")
-    complete = []
-    for checkpoint in reversed(checkpoint_folders(folder)):
-        problem = checkpoint_problem(checkpoint, require_optimizer=False)
-        if problem is None:
-            complete.append(checkpoint)
-            if len(complete) == count:
-                return complete[::-1]
-        else:
-            logger.warning("Skipping incomplete checkpoint %s: %s.", checkpoint, problem)
+    complete = list(itertools.islice(complete_checkpoints(folder, require_optimizer=False), count))
+    if len(complete) == count:
+        return complete[::-1]
     raise CheckpointError(f"{folder} holds {len(complete)} complete checkpoint-N folder(s), fewer than the {count} "
                           f"to average: train with a --save_total_limit of at least {count}, or average fewer.")
 
@@ -353,7 +355,8 @@ def average_checkpoints(checkpoints: list[str | os.PathLike], output_dir: str | 
         raise CheckpointError(f"Averaging needs at least two checkpoints; got {len(names)}.")
     check_output_folder(output_dir)
     last = load_model(names[-1])
-    sums = {name: tensor.double() for name, tensor in last.state_dict().items() if tensor.is_floating_point()}
+    last_state = last.state_dict()
+    sums = {name: tensor.double() for name, tensor in last_state.items() if tensor.is_floating_point()}
     for name in names[:-1]:
         differences = config_differences(last.config, name)
         if differences:
@@ -362,7 +365,7 @@ def average_checkpoints(checkpoints: list[str | os.PathLike], output_dir: str | 
         for key, tensor in load_model(name).state_dict().items():
             if key in sums:
                 sums[key] += tensor.double()
-    averaged = {key: (total / len(names)).to(last.state_dict()[key].dtype) for key, total in sums.items()}
+    averaged = {key: (total / len(names)).to(last_state[key].dtype) for key, total in sums.items()}
     last.load_state_dict(averaged, strict=False)  # the non-float tensors (none today) stay the last checkpoint's
     os.makedirs(output_dir, exist_ok=True)
     mark_run_folder(output_dir)

@@ -99,18 +99,22 @@ def variant_folder(output_dir: str | os.PathLike, variant: str) -> Path:
     return Path(output_dir) / variant.replace(" ", "_").replace(",", "")
 
 
-def score_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, split: str, source_lang: str,
-                target_lang: str, **generate_kwargs) -> dict:
-    """sacreBLEU and chrF of the model in `model_dir` on `split` (e.g. "val"), decoded with `generate_kwargs`."""
+def score_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, splits: tuple[str, ...], source_lang: str,
+                target_lang: str, **generate_kwargs) -> dict[str, dict]:
+    """Split -> sacreBLEU and chrF of the model in `model_dir` on that split (e.g. "val"), decoded with
+    `generate_kwargs`; the model and the metrics are loaded once for all splits."""
     model = load_model(model_dir).eval()
     tokenizer = load_tokenizer(model_dir)
+    score = text_scorer("translation")
     data = Path(data_dir)
-    sources = read_text_lines(data / f"{split}.{source_lang}")
-    references = read_text_lines(data / f"{split}.{target_lang}")
-    with torch.inference_mode():
-        outputs = translate(model, tokenizer, sources, batch_size=64, progress=False, max_new_tokens=MAX_NEW_TOKENS,
-                            **generate_kwargs)
-    return text_scorer("translation")(outputs, references)
+    scores = {}
+    for split in splits:
+        sources = read_text_lines(data / f"{split}.{source_lang}")
+        with torch.inference_mode():
+            outputs = translate(model, tokenizer, sources, batch_size=64, progress=False,
+                                max_new_tokens=MAX_NEW_TOKENS, **generate_kwargs)
+        scores[split] = score(outputs, read_text_lines(data / f"{split}.{target_lang}"))
+    return scores
 
 
 def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, output_dir, minutes: float,
@@ -129,13 +133,13 @@ def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, o
         raise ValueError(f"{folder} holds a run of {result['minutes']} minutes, not {minutes}: variants are compared "
                          f"under one time limit; use another --output_dir for this one.")
     recipe_folder = variant_folder(output_dir, RECIPE)
-    model_dir, decoding, trained = folder, RECIPE_DECODING, folder
+    # the run that trained this variant's weights, the folder holding them, and how they are decoded
+    trained = folder if variant in TRAINING_VARIANTS else recipe_folder
+    model_dir = recipe_folder if variant in DECODING_VARIANTS else folder
+    decoding = DECODING_VARIANTS.get(variant, RECIPE_DECODING)
     if variant not in TRAINING_VARIANTS:
         run_variant(RECIPE, data_dir=data_dir, source_lang=source_lang, target_lang=target_lang,
                     output_dir=output_dir, minutes=minutes, splits=())
-        trained = recipe_folder
-        if variant in DECODING_VARIANTS:
-            model_dir, decoding = recipe_folder, DECODING_VARIANTS[variant]
     if result is None:
         if variant in TRAINING_VARIANTS:
             # --overwrite_output_dir: a run killed part-way starts afresh (resumed, it would train longer in all).
@@ -149,9 +153,9 @@ def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, o
         result = {"variant": variant, "minutes": minutes, "epochs": training.get("epoch"),
                   "train_minutes": round(training.get("train_runtime", 0) / 60, 1), "decoding": decoding,
                   "date": time.strftime("%Y-%m-%d")}
-    for split in splits:
-        if f"{split}_bleu" not in result:
-            scores = score_model(model_dir, data_dir, split, source_lang, target_lang, **decoding)
+    missing = tuple(split for split in splits if f"{split}_bleu" not in result)
+    if missing:
+        for split, scores in score_model(model_dir, data_dir, missing, source_lang, target_lang, **decoding).items():
             result[f"{split}_bleu"], result[f"{split}_chrf"] = scores["bleu"], scores["chrf"]
             logger.info("%s: %s BLEU %.2f", variant, split, scores["bleu"])
     os.makedirs(folder, exist_ok=True)

@@ -227,11 +227,14 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
         dataset = self._remove_unused_columns(self.train_dataset, description="training")
         sampler = TokenBatchSampler([len(ids) for ids in dataset["input_ids"]], [len(ids) for ids in dataset["labels"]],
                                     self.max_tokens_per_batch, seed=self.args.data_seed or self.args.seed)
+        args = self.args
+        # Trainer._get_dataloader's settings, with a batch sampler in place of batch_size and sampler
         return self.accelerator.prepare(torch.utils.data.DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=self.data_collator,
-            num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory,
-            worker_init_fn=partial(seed_worker, num_workers=self.args.dataloader_num_workers,
-                                   rank=self.args.process_index)))
+            dataset, batch_sampler=sampler, collate_fn=self.data_collator, num_workers=args.dataloader_num_workers,
+            pin_memory=args.dataloader_pin_memory, persistent_workers=args.dataloader_persistent_workers,
+            multiprocessing_context=args.dataloader_multiprocessing_context,
+            prefetch_factor=args.dataloader_prefetch_factor, in_order=args.dataloader_in_order,
+            worker_init_fn=partial(seed_worker, num_workers=args.dataloader_num_workers, rank=args.process_index)))
 
     def _init_training_state(self, max_steps, num_update_steps_per_epoch, num_train_epochs, *args, **kwargs):
         epochs_trained, steps_trained_in_current_epoch = super()._init_training_state(

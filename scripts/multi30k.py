@@ -3,8 +3,9 @@
 recipe and trains under the same --minutes; the table gives val BLEU (beam 5 unless the variant is a decoding one).
 
     python scripts/multi30k.py --minutes 20 --output_dir outputs/ablation-de-en             # every variant
-    python scripts/multi30k.py --minutes 20 --variants recipe "no input feeding"            # some of them
-    python scripts/multi30k.py --minutes 55 --variants recipe greedy --splits val test2016  # the recipe itself
+    python scripts/multi30k.py --minutes 20 --output_dir outputs/ablation-de-en --variants recipe "no input feeding"
+    python scripts/multi30k.py --minutes 55 --output_dir outputs/multi30k-de-en --splits val test2016 \
+        --variants recipe "average of the last 3 checkpoints"                           # the recipe itself
 
 Variants already done in --output_dir are not run again (a killed one restarts afresh), so a long ablation can be
 run in parts. The machine's fp32 matmul rate is printed first, for comparing machines. Reads
