@@ -1,12 +1,15 @@
 """Training under torch.compile (issue 15): what Trainer's --torch_compile runs gives eager's losses and gradients,
 and compiles the step-by-step decoder's step once for every target length rather than once per length."""
 
+import json
+
 import pytest
 import torch
 import torch._dynamo
 from torch._dynamo.testing import CompileCounterWithBackend
 
-from conftest import load_script, make_model, padded_batch
+from conftest import make_model, padded_batch
+from reliability_helpers import run_train
 
 TARGET_LENGTHS = (5, 7, 9, 12)
 
@@ -49,15 +52,19 @@ def test_compiled_training_equals_eager_and_compiles_once_for_every_target_lengt
 def test_train_script_torch_compile_trains_as_eager_does(tmp_path):
     """`scripts/train.py --torch_compile true` (Trainer's flag, Inductor) trains the step-by-step decoder to eager's
     losses and saves a model that loads."""
-    train = load_script("train")
+    # Each run in a fresh process, as users run train.py: Inductor leaves compile workers and loaded kernels in the
+    # process that compiled, and later in-process tests that built a Trainer beside them crashed (a segfault in
+    # Trainer.__init__, once in several fresh-clone runs).
     common = ["--do_train", "--max_steps", "8", "--save_strategy", "no", "--hidden_size", "16",
               "--embedding_size", "8", "--vocab_size", "120", "--dropout", "0.0", "--input_feeding", "true",
               "--per_device_train_batch_size", "8", "--max_train_samples", "64", "--learning_rate", "3e-3",
               "--logging_steps", "4", "--report_to", "none", "--disable_tqdm", "true", "--seed", "0"]
-    eager = train.main(["--output_dir", str(tmp_path / "eager"), *common])
-    compiled = train.main(["--output_dir", str(tmp_path / "compiled"), "--torch_compile", "true", *common])
-    torch._dynamo.reset()
-    assert compiled["train_loss"] == pytest.approx(eager["train_loss"], rel=1e-4)
+    train_loss = {}
+    for name, extra in (("eager", []), ("compiled", ["--torch_compile", "true"])):
+        run = run_train(["--output_dir", str(tmp_path / name), *extra, *common], timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        train_loss[name] = json.loads((tmp_path / name / "all_results.json").read_text(encoding="utf-8"))["train_loss"]
+    assert train_loss["compiled"] == pytest.approx(train_loss["eager"], rel=1e-4)
     from transformers import AutoModelForSeq2SeqLM
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "compiled")
     reference = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "eager")
