@@ -9,6 +9,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM, AutoToken
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .modeling_seq2seq_lstm import (
     Seq2SeqLSTMCache,
+    Seq2SeqLSTMDecoderOutput,
     Seq2SeqLSTMEncoderOutput,
     Seq2SeqLSTMForConditionalGeneration,
     Seq2SeqLSTMModel,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Seq2SeqLSTMCache",
+    "Seq2SeqLSTMDecoderOutput",
     "Seq2SeqLSTMConfig",
     "Seq2SeqLSTMEncoderOutput",
     "Seq2SeqLSTMForConditionalGeneration",

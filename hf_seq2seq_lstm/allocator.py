@@ -6,19 +6,19 @@ Every step of an RNN seq2seq model allocates the same large tensors again: (toke
 gradient and the output layer's weight gradient in training; a (batch x beams, vocabulary) logits copy,
 log-probabilities and scores per generated token in beam search. torch's CPU allocator does not cache, and glibc
 serves blocks above its mmap threshold (128 KiB to 32 MiB) with fresh `mmap`s and gives them back with `munmap` when
-freed, and trims the heap top. Each new 4 KiB page then costs a page fault and a zero fill on first touch: about 1 us
-per page on the 2-core benchmark VM, ~24,000 faults per training step of the benchmark's reference model. With mmap
-off and trimming off, freed blocks go back to glibc's free lists and the next step reuses them, already mapped (0
-faults in most steps). Measured in interleaved runs on 2026-11-26: the reference model's training step (input
-feeding) ~1.05x faster, beam 5 generation ~1.02x.
+freed, and trims the heap top. Each new 4 KiB page then costs a page fault and a zero fill on first touch, in every
+step. With mmap off and trimming off, freed blocks go back to glibc's free lists and the next step reuses them,
+already mapped. README's benchmark section gives the measured effect on training and generation speed.
 
 The cost: freed memory is not returned to the OS until the process ends, so the resident size stays at its peak
-instead of shrinking between peaks. Peak RSS of the benchmark's training runs moved by -50 to +160 MB.
+instead of shrinking between peaks.
 """
 
 import ctypes
 import os
 import sys
+
+__all__ = ["MALLOC_ENVIRONMENT", "OPT_OUT_VARIABLE", "reuse_freed_memory"]
 
 # glibc's mallopt parameters (malloc.h)
 M_TRIM_THRESHOLD = -1
@@ -37,7 +37,7 @@ def reuse_freed_memory() -> bool:
     pages are reused by the next allocation. Process-wide and for the rest of the process. Returns whether the
     setting took effect: False on a C library without `mallopt` (macOS, Windows, musl) or when the environment
     variable HF_SEQ2SEQ_LSTM_SYSTEM_MALLOC is set to a non-empty value other than 0, which keeps the system default.
-    The command-line scripts call it at start.
+    The command-line scripts call it in their `__main__` block, before `cli.run_cli(main)`.
     """
     if os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0") or not sys.platform.startswith("linux"):
         return False

@@ -14,8 +14,8 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from .files import CHECKPOINT_NAME, check_output_folder, checkpoint_folders, mark_run_folder
 from .modeling_seq2seq_lstm import shards_outside_folder
+from .models import config_differences
 from .tokenization import load_tokenizer, save_tokenizer
-from .training import config_differences
 
 logger = logging.getLogger(__name__)
 
@@ -152,14 +152,7 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
         check_model_folder(name)
     elif os.path.exists(name):
         raise CheckpointError(f"{name} is a file; pass the folder that holds config.json and model.safetensors.")
-    try:
-        config = kwargs.pop("config", None) or AutoConfig.from_pretrained(
-            name, trust_remote_code=kwargs["trust_remote_code"],
-            **{k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs})
-    except (ValueError, OSError, StrictDataclassError) as error:
-        where = "" if os.path.isdir(name) else " (it is not a local folder, so it was looked up as a Hub repo id)"
-        message = " ".join(str(error).split())  # strict config errors span several lines
-        raise CheckpointError(f"Cannot read the config of {name}{where}: {message}") from error
+    config = kwargs.pop("config", None) or _read_config(name, kwargs)
     if getattr(config, "model_type", None) != "seq2seq_lstm":
         raise CheckpointError(f"{name} holds a {config.model_type!r} model, not a seq2seq_lstm one; pass a model "
                               f"saved by this package.")
@@ -181,24 +174,40 @@ def load_model(path: str | os.PathLike, strict: bool = True, **kwargs):
     finally:
         modeling_logger.removeFilter(report_filter)
     if strict:
-        problems = []
-        mismatched = sorted(info.get("mismatched_keys") or [], key=lambda item: item[0])
-        if mismatched and not ignore_mismatched_sizes:
-            shown = ", ".join(f"{key} {tuple(saved)} in the file vs {tuple(expected)} from config.json"
-                              for key, saved, expected in mismatched[:3])
-            problems.append(f"{len(mismatched)} weight(s) have other shapes than config.json implies ({shown})")
-        for kind in ("missing", "unexpected"):
-            keys = sorted(info.get(f"{kind}_keys") or [])
-            if keys:
-                problems.append(f"{len(keys)} {kind} weight(s) "
-                                f"({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})")
-        if problems:
-            raise CheckpointError(
-                f"The weights in {name} do not belong to the model its config.json describes: {'; '.join(problems)}. "
-                f"config.json and model.safetensors come from different models (or the architecture fields were "
-                f"edited); use the pair saved together."
-            )
+        _check_load_report(name, info, ignore_mismatched_sizes)
     return model
+
+
+def _read_config(name: str, kwargs: dict):
+    """The config of `name` (a folder or Hub repo id), read with `load_model`'s Hub options; one-line errors."""
+    try:
+        return AutoConfig.from_pretrained(
+            name, trust_remote_code=kwargs["trust_remote_code"],
+            **{k: kwargs[k] for k in ("revision", "cache_dir", "token", "local_files_only") if k in kwargs})
+    except (ValueError, OSError, StrictDataclassError) as error:
+        where = "" if os.path.isdir(name) else " (it is not a local folder, so it was looked up as a Hub repo id)"
+        message = " ".join(str(error).split())  # strict config errors span several lines
+        raise CheckpointError(f"Cannot read the config of {name}{where}: {message}") from error
+
+
+def _check_load_report(name: str, info: dict, ignore_mismatched_sizes: bool) -> None:
+    """Raises unless `from_pretrained`'s loading info shows every weight of the model loaded, with its shape."""
+    problems = []
+    mismatched = sorted(info.get("mismatched_keys") or [], key=lambda item: item[0])
+    if mismatched and not ignore_mismatched_sizes:
+        shown = ", ".join(f"{key} {tuple(saved)} in the file vs {tuple(expected)} from config.json"
+                          for key, saved, expected in mismatched[:3])
+        problems.append(f"{len(mismatched)} weight(s) have other shapes than config.json implies ({shown})")
+    for kind in ("missing", "unexpected"):
+        keys = sorted(info.get(f"{kind}_keys") or [])
+        if keys:
+            problems.append(f"{len(keys)} {kind} weight(s) ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''})")
+    if problems:
+        raise CheckpointError(
+            f"The weights in {name} do not belong to the model its config.json describes: {'; '.join(problems)}. "
+            f"config.json and model.safetensors come from different models (or the architecture fields were "
+            f"edited); use the pair saved together."
+        )
 
 
 # Resuming training
@@ -341,7 +350,7 @@ def average_checkpoints(checkpoints: list[str | os.PathLike], output_dir: str | 
     tokenizer, which every script and `from_pretrained` load as any other. The sums are taken in float64.
 
     Every checkpoint is loaded with [`load_model`] (so each is checked) and must describe the same model: the same
-    config fields (`training.config_differences`) and the same vocabularies. `output_dir` must be new, empty or a
+    config fields (`models.config_differences`) and the same vocabularies. `output_dir` must be new, empty or a
     folder this function (or a training run) wrote (`files.check_output_folder`).
 
     Returns:

@@ -1,4 +1,13 @@
-"""Entry points of the command-line scripts: a user error ends a script with its message, not a traceback."""
+"""What every command-line script shares: its entry point (a user error ends it with its message on one line, not a
+traceback), signal handling, range checks of numeric flags, and old flag spellings kept for one release.
+
+A script's `__main__` block states each process-wide step it takes, then runs `main` through [`run_cli`]:
+
+    if __name__ == "__main__":
+        stop_on_signals()       # SIGTERM / SIGINT end it with status 143 / 130, running `finally` blocks
+        reuse_freed_memory()    # hf_seq2seq_lstm.allocator: glibc keeps freed memory for the next step
+        sys.exit(run_cli(main))
+"""
 
 import argparse
 import math
@@ -8,8 +17,20 @@ import sys
 from collections.abc import Iterable
 
 from huggingface_hub.errors import StrictDataclassError
+from transformers.hf_argparser import string_to_bool
 
-from .allocator import reuse_freed_memory
+__all__ = [
+    "BOOLEAN_FLAG",
+    "TRACEBACK_VARIABLE",
+    "USER_ERRORS",
+    "StdoutClosedError",
+    "add_renamed_flag",
+    "bounded",
+    "check_flag",
+    "run_cli",
+    "stop_on_signals",
+    "write_stdout",
+]
 
 
 class StdoutClosedError(Exception):
@@ -35,12 +56,9 @@ def run_cli(main, argv=None) -> int:
     Runs a script's `main(argv)`. An error about the input, the data, a checkpoint, a config field or a diverging
     loss (ValueError, OSError, StrictDataclassError, FloatingPointError) ends it with its message, on one line, on
     stderr and exit status 1 instead of a traceback; set HF_SEQ2SEQ_LSTM_TRACEBACK=1 to see the traceback. Returns
-    the exit status: `sys.exit(run_cli(main))`.
-
-    First it makes glibc keep freed memory for reuse (`allocator.reuse_freed_memory`): every training and generation
-    step allocates the same large tensors again, and reused pages cost no page faults.
+    the exit status: `sys.exit(run_cli(main))`. It changes nothing else in the process (tests call it in-process):
+    the `__main__` block of a script takes its process-wide steps itself (see the module docstring).
     """
-    reuse_freed_memory()
     try:
         main(argv)
     except StdoutClosedError:
@@ -117,3 +135,28 @@ def bounded(kind: type, minimum=None, maximum=None, *, exclusive: bool = False):
         return value
 
     return parse
+
+
+# A boolean flag as train.py (transformers' HfArgumentParser) spells it: given alone it is true, and it also takes a
+# value, `--flag true` or `--flag false` (yes/no, 1/0), so that a flag means the same in every script.
+BOOLEAN_FLAG = {"type": string_to_bool, "nargs": "?", "const": True, "default": False}
+
+
+# Flags renamed to the names train.py and transformers' scripts use for the same thing keep their old spelling for one
+# release (until 0.2), hidden from --help.
+
+
+def add_renamed_flag(container, flag: str, *, old: str, required: bool = False, **kwargs) -> argparse.Action:
+    """
+    `container.add_argument(flag, **kwargs)` (`container`: a parser or an argument group) that also accepts `old`, the
+    flag's spelling before it was renamed: the same option under a second name, left out of --help and the usage line
+    (a second option string of the flag's own action would be shown). The two spellings form a mutually exclusive
+    group, so that giving both is a usage error and either one satisfies a `required` flag.
+
+    Returns:
+        The flag's action.
+    """
+    spellings = container.add_mutually_exclusive_group(required=required)
+    action = spellings.add_argument(flag, **kwargs)
+    spellings.add_argument(old, **{**kwargs, "dest": action.dest, "help": argparse.SUPPRESS})
+    return action

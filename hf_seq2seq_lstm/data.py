@@ -8,6 +8,17 @@ format means tokenizer training, model training and evaluation do not care where
 [`read_text_lines`] reads one plain UTF-8 text file, e.g. sources to translate; [`check_input_path`] checks every
 file and folder before it is read. [`bucketed_batches`] groups pairs of similar lengths into training batches of a
 sentence or token budget.
+
+Values, the same for every input: text is kept; a number becomes its text (in json files as written there, e.g.
+"2.50"; csv cells are always read as the text written in them); a null, or an empty csv cell, is a missing value; a
+boolean, a list or an object is an error naming its file, row and column, since it is not text and any spelling of it
+would be a guess. In json/jsonl files every row must have the keys asked for (the `translation` column and both
+languages, or both columns): a row without them is an error naming it and the keys it has, since a file that mixes
+language pairs or layouts would otherwise lose those rows without a word.
+
+Cleaning, the same for every input: leading and trailing whitespace is stripped, and pairs whose source or target is
+missing, empty or whitespace-only are skipped (dropped); the number skipped per split is logged as a warning. In
+parallel files such lines are usually blank separator or trailing lines. A split left without any pair is an error.
 """
 
 import csv
@@ -29,6 +40,12 @@ SPLITS = ("train", "validation", "test")
 # JSON numbers are kept as the text written in the file ("1999", "2.50"): a number is ordinary source or target text
 # (a year, a count, the digits of a toy task), and parsing it to int/float first would change its spelling.
 NUMBERS_AS_WRITTEN = {"parse_int": str, "parse_float": str, "parse_constant": str}
+
+
+def text_task(task: str | None, text_column: str | None) -> str:
+    """The task of a run's data arguments, "translation" or "summarization": the one named, else summarization
+    exactly when plain source/target columns are given (`text_column`), as in transformers' examples."""
+    return task or ("summarization" if text_column else "translation")
 
 
 def load_text_pairs(
@@ -56,19 +73,8 @@ def load_text_pairs(
     `multi30k/train.de` and `multi30k/train.en`).
 
     The pairs are taken from plain columns `text_column` -> `summary_column` when both are given, otherwise from a
-    `translation` column of `{language: text}` dicts, `source_lang` -> `target_lang`.
-
-    Values, the same for every input: text is kept; a number becomes its text (in json files as written there, e.g.
-    "2.50"; csv cells are always read as the text written in them); a null, or an empty csv cell, is a missing
-    value; a boolean, a list or an object is an error naming its file, row and column, since it is not text and any
-    spelling of it would be a guess. In json/jsonl files every row must have the keys asked for (the `translation`
-    column and both languages, or both columns): a row without them is an error naming it and the keys it has, since
-    a file that mixes language pairs or layouts would otherwise lose those rows without a word.
-
-    Cleaning, the same for every input: leading and trailing whitespace is stripped, and pairs whose source or
-    target is missing, empty or whitespace-only are skipped (dropped); the number skipped per split is logged as a
-    warning. In parallel files such lines are usually blank separator or trailing lines. A split left without any
-    pair is an error.
+    `translation` column of `{language: text}` dicts, `source_lang` -> `target_lang`. Values and cleaning follow the
+    module docstring's rules, the same for every input.
 
     Args:
         dataset_name (`str`, *optional*): name or local path given to `datasets.load_dataset`.
@@ -104,23 +110,18 @@ def load_text_pairs(
     if dataset_name is not None:
         raw_splits = _load_dataset(dataset_name, dataset_config_name)
     else:
-        raw_splits = DatasetDict()
-        for split, path in files.items():
-            read_records = RECORD_READERS.get(os.path.splitext(path)[1].lower())
-            if read_records is None:
-                raw_splits[split] = _read_parallel_text(path, source_lang, target_lang)
-            else:
-                raw_splits[split] = _pairs_from_records(
-                    read_records(path), source_lang, target_lang, text_column, summary_column
-                )
-    return text_pairs_from_dataset(
-        raw_splits,
-        source_lang=source_lang,
-        target_lang=target_lang,
-        text_column=text_column,
-        summary_column=summary_column,
-        max_samples=max_samples,
-    )
+        raw_splits = DatasetDict({split: _read_split_file(path, source_lang, target_lang, text_column, summary_column)
+                                  for split, path in files.items()})
+    return text_pairs_from_dataset(raw_splits, source_lang=source_lang, target_lang=target_lang,
+                                   text_column=text_column, summary_column=summary_column, max_samples=max_samples)
+
+
+def _read_split_file(path, source_lang, target_lang, text_column, summary_column) -> Dataset:
+    """One split's file: json/jsonl/csv records (by extension), else a parallel-text prefix."""
+    read_records = RECORD_READERS.get(os.path.splitext(path)[1].lower())
+    if read_records is None:
+        return _read_parallel_text(path, source_lang, target_lang)
+    return _pairs_from_records(read_records(path), source_lang, target_lang, text_column, summary_column)
 
 
 def text_pairs_from_dataset(

@@ -5,8 +5,6 @@
     # [{"bucket": "5-10", "low": 5, "high": 10, "count": 212, "bleu": 31.2}, ...]
 """
 
-from __future__ import annotations
-
 import bisect
 from collections.abc import Callable, Sequence
 

@@ -28,6 +28,23 @@ from typing import IO
 # the model files' save_pretrained makes its renames durable the same way
 from .configuration_seq2seq_lstm import fsync_folder
 
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LOCK_FILE",
+    "RUN_MARKER",
+    "TEMPORARY_PREFIX",
+    "FolderLockedError",
+    "OutputFolderError",
+    "OutputFolderLock",
+    "atomic_write",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_output_folder",
+    "checkpoint_folders",
+    "mark_run_folder",
+    "remove_checkpoints",
+]
+
 TEMPORARY_PREFIX = ".tmp-"
 
 

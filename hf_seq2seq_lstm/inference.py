@@ -10,6 +10,8 @@ from tqdm.auto import tqdm
 # the truncation training applies to its sources, with the flags of which texts it cut
 from .data import encode_truncated
 
+__all__ = ["CrossAttention", "length_sorted_batches", "translate"]
+
 logger = logging.getLogger(__name__)
 
 # how many line numbers of truncated texts a warning lists

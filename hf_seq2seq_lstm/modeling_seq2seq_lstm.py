@@ -17,6 +17,7 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -68,6 +69,28 @@ def check_token_ids(input_ids: torch.Tensor, vocab_size: int, name: str):
             f"{int(input_ids.max())}): the tokenizer does not match this model's vocabulary; use the tokenizer saved "
             f"with the model, or resize the model's embeddings to the tokenizer."
         )
+
+
+def embed_inputs(embed_tokens: nn.Embedding, input_ids: torch.LongTensor | None,
+                 inputs_embeds: torch.FloatTensor | None, names: tuple[str, str], hint: str = "",
+                 check_ids: bool = True) -> torch.FloatTensor:
+    """
+    How the encoder and the decoder take their inputs: exactly one of token ids (B, T), embedded here with
+    `embed_tokens`, or embeddings (B, T, E), used as they are. `names` are the two arguments as the caller of the
+    model names them, for the errors; `check_ids` False skips `check_token_ids` for ids the model generated itself.
+    """
+    if (input_ids is None) == (inputs_embeds is None):
+        raise ValueError(f"Pass exactly one of {names[0]} or {names[1]}{hint}.")
+    if inputs_embeds is not None:
+        return inputs_embeds
+    if check_ids:
+        check_token_ids(input_ids, embed_tokens.num_embeddings, names[0])
+    return embed_tokens(input_ids)
+
+
+def gather_steps(states: torch.Tensor, permutation: torch.LongTensor) -> torch.Tensor:
+    """states (B, S, D), permutation (B, S) -> (B, S, D): step s of row b is states[b, permutation[b, s]]."""
+    return states.gather(1, permutation.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
 
 
 @dataclass
@@ -143,8 +166,35 @@ class Seq2SeqLSTMCache(Cache):
         self._apply(lambda t: t.repeat_interleave(repeats, dim=1), lambda t: t.repeat_interleave(repeats, dim=0))
 
 
+class Seq2SeqLSTMDecoderOutput(NamedTuple):
+    """
+    What [`Seq2SeqLSTMDecoder`] returns, with the field names of the encoder's [`Seq2SeqLSTMEncoderOutput`] and of
+    transformers' `BaseModelOutputWithPastAndCrossAttentions` (what Marian's decoder returns). Read by name, as a
+    `ModelOutput` is.
+
+    A `NamedTuple` rather than a `ModelOutput` because the decoder runs once per generated token: building a
+    `ModelOutput` runs its `__post_init__` and a `dataclasses.fields()` lookup for every field it sets, Python work on
+    every step, while a NamedTuple is one tuple. The encoder's output stays a `ModelOutput`, built once per source:
+    `generate()` reads `encoder_outputs` by key to repeat it for beams. The model returns both in its own
+    `Seq2SeqModelOutput`.
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(B, T, H)`): the decoder outputs (the attentional vectors
+            with attention, the top layer's states without), before the output layer.
+        past_key_values (`Seq2SeqLSTMCache`): the state after these T tokens: the one passed in, advanced in place.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*): the embeddings and each layer's outputs, `(B, T, *)`.
+        cross_attentions (`tuple(torch.FloatTensor)`, *optional*): one tensor of shape `(B, 1, T, S)`, the attention
+            weights over the source (one head, the library's layout).
+    """
+
+    last_hidden_state: torch.FloatTensor
+    past_key_values: Seq2SeqLSTMCache
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    cross_attentions: tuple[torch.FloatTensor] | None = None
+
+
 class DotAttention(nn.Module):
-    """Luong's dot score `q . k` (needs K == H)."""
+    """Luong's "dot" score `q . k` (Luong et al., 2015, eq. 8; needs K == H)."""
 
     def project_keys(self, encoder_hidden_states):
         return encoder_hidden_states
@@ -155,7 +205,10 @@ class DotAttention(nn.Module):
 
 
 class GeneralAttention(DotAttention):
-    """Luong's general score `q W k`, computed as `(q W) . k` so nothing per source needs caching."""
+    """
+    Luong's "general" score `q W k` (Luong et al., 2015, eq. 8), computed as `(q W) . k` so nothing per source needs
+    caching.
+    """
 
     def __init__(self, config: Seq2SeqLSTMConfig):
         super().__init__()
@@ -166,7 +219,10 @@ class GeneralAttention(DotAttention):
 
 
 class AdditiveAttention(nn.Module):
-    """Additive score `v . tanh(W_q q + W_k k)` (Bahdanau et al.; Luong's "concat" is the same function)."""
+    """
+    The additive score `v . tanh(W_q q + W_k k)`: Bahdanau et al. (2015)'s alignment model (their eq. 6, with the
+    form of appendix A.1.2); Luong et al. (2015)'s "concat" score (their eq. 8) is the same function.
+    """
 
     def __init__(self, config: Seq2SeqLSTMConfig):
         super().__init__()
@@ -187,7 +243,8 @@ class AdditiveAttention(nn.Module):
 def attend(scorer, query, keys, encoder_hidden_states, encoder_attention_mask):
     """
     query (B, T, H), keys from `scorer.project_keys`, encoder_hidden_states (B, S, K), encoder_attention_mask (B, S)
-    -> context (B, T, K), weights (B, T, S), with zero weight on source padding.
+    -> context (B, T, K), weights (B, T, S), with zero weight on source padding: the softmax over scores and the
+    weighted sum of Bahdanau et al. (2015), eqs. 5-6, and Luong et al. (2015), eq. 7.
     """
     scores = scorer.score(query, keys)
     scores = scores.masked_fill(~encoder_attention_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
@@ -219,9 +276,9 @@ def stacked_rnn(config, input_size, hidden_size, layers, bidirectional=False) ->
 def rnn_cell_step(rnn: nn.LSTM | nn.GRU, inputs, hidden, cell=None):
     """
     One time step of a single-layer, one-direction `rnn` with its own weights: inputs (B, in), hidden and cell
-    (B, H) -> new hidden and cell (cell None for a GRU). The same maths as `rnn` on a length-1 sequence, but on CPU a
-    length-1 call of the fused module costs about twice as much (forward and backward), and the step-by-step decoder
-    and generation make one such call per token.
+    (B, H) -> new hidden and cell (cell None for a GRU). The same maths as `rnn` on a length-1 sequence, cheaper on
+    CPU than a length-1 call of the fused module (forward and backward), and the step-by-step decoder and generation
+    make one such call per token.
     """
     if not isinstance(rnn, nn.RNNBase):
         # An int8 layer of hf_seq2seq_lstm.quantize() (no float weights): it steps on its own prepacked weights.
@@ -233,7 +290,11 @@ def rnn_cell_step(rnn: nn.LSTM | nn.GRU, inputs, hidden, cell=None):
 
 
 class Seq2SeqLSTMEncoder(nn.Module):
-    """Embedding, dropout and a stack of (bi)LSTM/GRU layers over packed sequences."""
+    """
+    Embedding, dropout and a stack of LSTM/GRU layers over packed sequences: the encoder of Sutskever et al. (2014),
+    which can read each source backwards (`reverse_source`, their section 3.3) and, with `bidirectional_encoder`,
+    both ways, the two directions concatenated (Bahdanau et al., 2015, section 3.2).
+    """
 
     def __init__(self, config: Seq2SeqLSTMConfig, embed_tokens: nn.Embedding):
         super().__init__()
@@ -268,11 +329,16 @@ class Seq2SeqLSTMEncoder(nn.Module):
         output_hidden_states: bool | None = None,
         **kwargs: Unpack[TransformersKwargs],  # generate() passes output_attentions: an RNN has no self-attention
     ) -> Seq2SeqLSTMEncoderOutput:
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
-        if inputs_embeds is None:
-            check_token_ids(input_ids, self.embed_tokens.num_embeddings, "input_ids")
-            inputs_embeds = self.embed_tokens(input_ids)
+        r"""
+        input_ids (`torch.LongTensor` of shape `(B, S)`):
+            The source token ids, embedded here; pass these or `inputs_embeds`.
+        attention_mask (`torch.Tensor` of shape `(B, S)`, *optional*):
+            1 at tokens, 0 at padding, on either side; all ones by default.
+        inputs_embeds (`torch.FloatTensor` of shape `(B, S, E)`):
+            The source as embeddings, used as they are.
+        """
+        inputs_embeds = embed_inputs(self.embed_tokens, input_ids, inputs_embeds, ("input_ids", "inputs_embeds"),
+                                     " to the encoder")
         batch_size, source_length, _ = inputs_embeds.shape
         if batch_size == 0:
             raise ValueError("The batch is empty: pass at least one source sequence.")
@@ -288,16 +354,30 @@ class Seq2SeqLSTMEncoder(nn.Module):
 
         order = self.reading_order(attention_mask)  # (B, S)
         original_positions = order.argsort(dim=1)  # (B, S): inverse permutation
-
-        def in_order(states, permutation):  # (B, S, D) gathered along the sequence
-            return states.gather(1, permutation.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
-
         embeddings = self.dropout(inputs_embeds)
         sequence = pack_padded_sequence(
-            in_order(embeddings, order), lengths.cpu(), batch_first=True, enforce_sorted=False
+            gather_steps(embeddings, order), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
-        all_hidden_states = (inputs_embeds,) if output_hidden_states else None
-        final_hidden, final_cell = [], []
+        last_hidden_state, final_hidden, final_cell, layer_outputs = self._run_layers(
+            sequence, source_length, original_positions, output_hidden_states
+        )
+        return Seq2SeqLSTMEncoderOutput(
+            last_hidden_state=last_hidden_state,
+            final_hidden=final_hidden,
+            final_cell=final_cell,
+            # hidden_states[0], the embedding output, is taken before dropout, as the decoder's is (see there)
+            hidden_states=(inputs_embeds,) + layer_outputs if output_hidden_states else None,
+        )
+
+    def _run_layers(self, sequence: PackedSequence, source_length: int, original_positions: torch.LongTensor,
+                    output_hidden_states: bool):
+        """
+        The RNN stack over the packed embeddings (in reading order) -> the top layer's outputs (B, S, K) in source
+        order, each layer's final hidden and cell states (B, encoder_layers, K) (cell None for a GRU), and each
+        layer's outputs (B, S, K), before the dropout the next layer applies to them (an empty tuple unless
+        `output_hidden_states`).
+        """
+        final_hidden, final_cell, layer_outputs = [], [], ()
         for i, rnn in enumerate(self.layers):
             if i > 0:
                 sequence = PackedSequence(self.dropout(sequence.data), sequence.batch_sizes,
@@ -309,22 +389,18 @@ class Seq2SeqLSTMEncoder(nn.Module):
             if cell is not None:
                 final_cell.append(torch.cat(list(cell), dim=-1))
             if output_hidden_states and i < len(self.layers) - 1:
-                all_hidden_states += (self._unpack(sequence, source_length, in_order, original_positions),)
-        last_hidden_state = self._unpack(sequence, source_length, in_order, original_positions)
+                layer_outputs += (self._unpack(sequence, source_length, original_positions),)
+        last_hidden_state = self._unpack(sequence, source_length, original_positions)
         if output_hidden_states:
-            all_hidden_states += (last_hidden_state,)
-
-        return Seq2SeqLSTMEncoderOutput(
-            last_hidden_state=last_hidden_state,
-            final_hidden=torch.stack(final_hidden, dim=1),
-            final_cell=torch.stack(final_cell, dim=1) if final_cell else None,
-            hidden_states=all_hidden_states,
-        )
+            layer_outputs += (last_hidden_state,)
+        final_cell = torch.stack(final_cell, dim=1) if final_cell else None
+        return last_hidden_state, torch.stack(final_hidden, dim=1), final_cell, layer_outputs
 
     @staticmethod
-    def _unpack(sequence, source_length, in_order, original_positions):
+    def _unpack(sequence, source_length, original_positions):
+        """A packed batch in reading order -> (B, S, *) in source order, zeros at padding."""
         padded, _ = pad_packed_sequence(sequence, batch_first=True, total_length=source_length)
-        return in_order(padded, original_positions)
+        return gather_steps(padded, original_positions)
 
 
 class Seq2SeqLSTMBridge(nn.Module):
@@ -365,10 +441,12 @@ class Seq2SeqLSTMDecoder(nn.Module):
     """
     Embedding, a stack of LSTM/GRU layers and, optionally, attention over the encoder outputs.
 
-    Without attention the output at step t is the top hidden state h_t. With Luong attention, the context c_t is
-    computed from h_t and the output is the attentional vector tanh(W_c [c_t; h_t]); input feeding appends the
-    previous one to the next input. With Bahdanau attention the context is computed from h_{t-1} and fed into the
-    RNN with the embedding, and the output is tanh(W_c [c_t; h_t]).
+    Without attention the output at step t is the top hidden state h_t (Sutskever et al., 2014). With Luong
+    attention (Luong et al., 2015, section 3.1), the context c_t is computed from h_t and the output is the
+    attentional vector tanh(W_c [c_t; h_t]) (their eq. 5); input feeding (their section 3.3) appends the previous
+    one to the next input. With Bahdanau attention (Bahdanau et al., 2015, section 3.1) the context is computed from
+    h_{t-1} and fed into the RNN with the embedding, and the output is tanh(W_c [c_t; h_t]) as well (Luong's eq. 5,
+    in place of Bahdanau's maxout output layer).
     """
 
     def __init__(self, config: Seq2SeqLSTMConfig, embed_tokens: nn.Embedding):
@@ -431,23 +509,41 @@ class Seq2SeqLSTMDecoder(nn.Module):
 
     def forward(
         self,
-        inputs_embeds: torch.FloatTensor,
-        state: Seq2SeqLSTMCache,
+        input_ids: torch.LongTensor | None = None,
+        *,
+        past_key_values: Seq2SeqLSTMCache,
         encoder_hidden_states: torch.FloatTensor,
         encoder_attention_mask: torch.Tensor,
+        inputs_embeds: torch.FloatTensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
-        feedback: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
-    ):
-        """
-        Runs the decoder over `inputs_embeds` (B, T, E) from `state`, which it advances in place.
+        feedback: Callable[[int, torch.Tensor], torch.LongTensor] | None = None,
+    ) -> Seq2SeqLSTMDecoderOutput:
+        r"""
+        Runs the decoder over T target tokens from `past_key_values`, which it advances in place.
 
-        `feedback(t, output_t)`, if given, returns the embeddings (B, E) to feed at step t + 1 in place of
-        `inputs_embeds[:, t + 1]` (scheduled sampling); it forces the step-by-step loop.
-
-        Returns outputs (B, T, H), attention weights (B, 1, T, S) (one head, the library's layout) or None, hidden
-        states (the embeddings before dropout, as the encoder's, then each layer's outputs, (B, T, *)) or None.
+        input_ids (`torch.LongTensor` of shape `(B, T)`):
+            The target token ids, embedded here; pass these or `inputs_embeds`. They are checked against the
+            vocabulary on a fresh state only: later steps of `generate()` feed the model's own.
+        past_key_values (`Seq2SeqLSTMCache`):
+            The state to start from: `initial_state(...)` for a new target.
+        encoder_hidden_states (`torch.FloatTensor` of shape `(B, S, K)`):
+            The encoder outputs, read by the attention.
+        encoder_attention_mask (`torch.Tensor` of shape `(B, S)`):
+            1 at source tokens, 0 at padding.
+        inputs_embeds (`torch.FloatTensor` of shape `(B, T, E)`):
+            The target as embeddings, used as they are.
+        feedback (`Callable[[int, Tensor], LongTensor]`, *optional*):
+            Scheduled sampling: given step t and the output at t (B, 1, H), returns the token ids (B,) to feed at
+            step t + 1 in place of `input_ids[:, t + 1]`; it forces the step-by-step loop.
         """
+        state = past_key_values
+        inputs_embeds = embed_inputs(self.embed_tokens, input_ids, inputs_embeds,
+                                     ("decoder_input_ids", "decoder_inputs_embeds"), " (or labels)",
+                                     check_ids=state.seen_tokens == 0)
+        # hidden_states[0], the embedding output, is taken before dropout, as the encoder's: then it is exactly the
+        # embedding of the ids (or the inputs_embeds passed), in training as in evaluation, and each later entry is
+        # likewise a layer's output before the dropout the next layer applies to it.
         embeddings = inputs_embeds
         inputs_embeds = self.dropout(inputs_embeds)
         num_layers = len(self.layers)
@@ -468,8 +564,8 @@ class Seq2SeqLSTMDecoder(nn.Module):
         hidden_states = None
         if output_hidden_states:
             hidden_states = (embeddings,) + tuple(torch.cat(per_step, dim=1) for per_step in layer_outputs)
-        weights = weights.unsqueeze(1) if output_attentions and weights is not None else None
-        return outputs, weights, hidden_states
+        cross_attentions = (weights.unsqueeze(1),) if output_attentions and weights is not None else None
+        return Seq2SeqLSTMDecoderOutput(outputs, state, hidden_states, cross_attentions)
 
     # Dynamo skips this frame but compiles the frames it calls: under `torch.compile(model)` (Trainer's
     # --torch_compile) the loop runs in Python and each `_step` is one compiled graph, reused at every step and for
@@ -495,7 +591,7 @@ class Seq2SeqLSTMDecoder(nn.Module):
             if t + 1 < inputs_embeds.shape[1]:
                 next_input = (
                     step_embeds[t + 1].unsqueeze(1) if feedback is None
-                    else self.dropout(feedback(t, output)).unsqueeze(1)
+                    else self.dropout(self.embed_tokens(feedback(t, output))).unsqueeze(1)
                 )
         return torch.cat(outputs, dim=1), (torch.cat(all_weights, dim=1) if all_weights else None)
 
@@ -528,9 +624,9 @@ class LogitsCrossEntropy(torch.autograd.Function):
     value and gradient as `nn.functional.cross_entropy(logits, labels, ignore_index=-100, label_smoothing=...)`.
 
     Why not that call: it materialises log-probabilities (N, V) in the forward and, in the backward, a zero-filled
-    (N, V) buffer plus the log-softmax gradient. With a 10k vocabulary these memory passes cost ~15% of a CPU training
-    step. Here the forward keeps only the log-sum-exp (N,) and the backward writes the gradient
-    `softmax - smoothed one-hot` once, into a single new (N, V) tensor.
+    (N, V) buffer plus the log-softmax gradient: memory passes over (N, V) that are a sizeable part of a CPU training
+    step with a large vocabulary. Here the forward keeps only the log-sum-exp (N,) and the backward writes the
+    gradient `softmax - smoothed one-hot` once, into a single new (N, V) tensor.
     """
 
     @staticmethod
@@ -896,39 +992,32 @@ class Seq2SeqLSTMModel(Seq2SeqLSTMPreTrainedModel):
         if attention_mask is None:
             attention_mask = torch.ones(encoder_hidden_states.shape[:2], dtype=torch.long,
                                         device=encoder_hidden_states.device)
+        past_key_values = self._decoder_state(past_key_values, encoder_outputs)
+        decoder_outputs = self.decoder(
+            decoder_input_ids, inputs_embeds=decoder_inputs_embeds, past_key_values=past_key_values,
+            encoder_hidden_states=encoder_hidden_states, encoder_attention_mask=attention_mask,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, feedback=decoder_feedback,
+        )
+        return Seq2SeqModelOutput(
+            last_hidden_state=decoder_outputs.last_hidden_state,
+            past_key_values=decoder_outputs.past_key_values if use_cache else None,
+            decoder_hidden_states=decoder_outputs.hidden_states,
+            cross_attentions=decoder_outputs.cross_attentions,
+            encoder_last_hidden_state=encoder_hidden_states,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+        )
 
-        if (decoder_input_ids is None) == (decoder_inputs_embeds is None):
-            raise ValueError("Pass exactly one of decoder_input_ids or decoder_inputs_embeds (or labels).")
-        if decoder_inputs_embeds is None:
-            if past_key_values is None:  # ids the caller passed; later steps of generate() feed the model's own
-                check_token_ids(decoder_input_ids, self.decoder.embed_tokens.num_embeddings, "decoder_input_ids")
-            decoder_inputs_embeds = self.decoder.embed_tokens(decoder_input_ids)
-
+    def _decoder_state(self, past_key_values: Seq2SeqLSTMCache | None, encoder_outputs: Seq2SeqLSTMEncoderOutput):
+        """The state to decode from: the cache passed in, or, without one, the bridged final encoder states."""
         if past_key_values is None:
-            past_key_values = self.decoder.initial_state(*self.bridge(encoder_outputs), encoder_hidden_states)
-        elif not isinstance(past_key_values, Seq2SeqLSTMCache):
+            return self.decoder.initial_state(*self.bridge(encoder_outputs), encoder_outputs.last_hidden_state)
+        if not isinstance(past_key_values, Seq2SeqLSTMCache):
             raise TypeError(
                 f"past_key_values must be the Seq2SeqLSTMCache this model returned, not "
                 f"{type(past_key_values).__name__}: an RNN decoder keeps a fixed-size state rather than keys and "
                 f"values."
             )
-        feedback = (
-            (lambda t, output: self.decoder.embed_tokens(decoder_feedback(t, output)))
-            if decoder_feedback is not None else None
-        )
-
-        decoder_outputs, cross_attention, decoder_hidden_states = self.decoder(
-            decoder_inputs_embeds, past_key_values, encoder_hidden_states, attention_mask,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, feedback=feedback,
-        )
-        return Seq2SeqModelOutput(
-            last_hidden_state=decoder_outputs,
-            past_key_values=past_key_values if use_cache else None,
-            decoder_hidden_states=decoder_hidden_states,
-            cross_attentions=(cross_attention,) if cross_attention is not None else None,
-            encoder_last_hidden_state=encoder_hidden_states,
-            encoder_hidden_states=encoder_outputs.hidden_states,
-        )
+        return past_key_values
 
 
 def _lean_beam_search_applies(model, logits_processor, stopping_criteria, generation_config, synced_gpus,
@@ -956,6 +1045,147 @@ def _lean_beam_search_applies(model, logits_processor, stopping_criteria, genera
     return model.get_output_embeddings().out_features >= max(2, 1 + n_eos) * config.num_beams
 
 
+class _LeanBeams:
+    """
+    The beams of `_lean_beam_search` for B batch items of K beams, with M candidate continuations per item and step
+    (M = (1 + number of eos tokens, at least 2) x K, transformers' candidate count). It keeps what transformers'
+    `_beam_search` keeps, except the sequences: the running beams' scores (B, K); the K best finished hypotheses of
+    each item, each as its score, its last step, the running beam it extends and its last token (B, K); and, per
+    step, the running beams' last tokens and parents (B, K), through which `sequences` traces the hypotheses back.
+    """
+
+    def __init__(self, config, logits_processor, stopping_criteria, batch_size: int, prompt_len: int, device):
+        from transformers.generation.logits_process import MinLengthLogitsProcessor
+        from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
+
+        self.batch_size, self.prompt_len, self.device = batch_size, prompt_len, device
+        num_beams = self.num_beams = config.num_beams
+        self.length_penalty, self.early_stopping = config.length_penalty, config.early_stopping
+        self.max_length, self.num_return = config.max_length, config.num_return_sequences
+        pad_token_id, eos_token_id = config._pad_token_tensor, config._eos_token_tensor
+        self.fill = int(pad_token_id or eos_token_id[0] if eos_token_id is not None else -1)  # transformers' expression
+        n_eos = eos_token_id.shape[0] if eos_token_id is not None else 0
+        cands = self.cands = max(2, 1 + n_eos) * num_beams
+        self.top_num_beam_mask = torch.arange(cands, device=device) < num_beams
+        self.stop_length = min(c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria)
+        stop_ids = [torch.as_tensor(c.eos_token_id).view(-1) for c in stopping_criteria if type(c) is EosTokenCriteria]
+        self.stop_ids = torch.cat(stop_ids).to(device) if stop_ids else None
+        # (length from which the ban is lifted, banned ids) per min_length / min_new_tokens processor
+        self.eos_bans = [
+            (p.min_length if type(p) is MinLengthLogitsProcessor else p.prompt_length_to_skip + p.min_new_tokens,
+             torch.as_tensor(p.eos_token_id).view(-1).to(device))
+            for p in logits_processor
+        ]
+
+        self.running_scores = torch.zeros((batch_size, num_beams), dtype=torch.float, device=device)
+        self.running_scores[:, 1:] = -1e9
+        self.beam_scores = torch.full((batch_size, num_beams), fill_value=-1e9, dtype=torch.float, device=device)
+        self.is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool, device=device)
+        self.heuristic_unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool, device=device)
+        # A kept hypothesis is its last step (-1: none, the prompt and fill), the running beam it extends and its token.
+        self.kept_step = torch.full((batch_size, num_beams), -1, dtype=torch.long, device=device)
+        self.kept_parent = torch.zeros((batch_size, num_beams), dtype=torch.long, device=device)
+        self.kept_token = torch.full((batch_size, num_beams), self.fill, dtype=torch.long, device=device)
+        self.token_history, self.parent_history = [], []  # per step, the running beams' (B, K) tokens and parents
+        self.batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
+        self.no_hits = torch.zeros((batch_size, cands), dtype=torch.bool, device=device)
+
+    def candidates(self, logits: torch.Tensor, cur_len: int):
+        """
+        The running beams' float32 logits (B x K, V) -> each batch item's top M continuations, as transformers ranks
+        them: scores (B, M), source beams (B, M), tokens (B, M) and whether each ends its hypothesis (B, M).
+        """
+        cands, batch_size = self.cands, self.batch_size
+        # transformers normalizes before its processors: the banned eos still count in the normalizer
+        normalizer = torch.logsumexp(logits, dim=-1, keepdim=True)
+        banned = [ids for until, ids in self.eos_bans if cur_len < until]
+        if banned:
+            logits.index_fill_(-1, torch.cat(banned), -math.inf)  # the model's own output, not read again
+        values, tokens = logits.topk(cands, dim=-1)  # (B*K, M)
+        scores = ((values - normalizer) + self.running_scores.view(-1, 1)).view(batch_size, self.num_beams * cands)
+        topk_scores, flat = scores.topk(cands, dim=-1)  # (B, M): transformers' top M over all K x V continuations
+        source = flat // cands
+        topk_tokens = tokens.view(batch_size, -1).gather(1, flat)
+        if cur_len + 1 >= self.stop_length:
+            hits = ~self.no_hits
+        else:
+            hits = torch.isin(topk_tokens, self.stop_ids) if self.stop_ids is not None else self.no_hits
+        return topk_scores, source, topk_tokens, hits
+
+    def continue_best(self, topk_scores, source, topk_tokens, hits):
+        """
+        The best K unfinished continuations go on (transformers' `_get_running_beams_for_next_iteration`): records
+        them and returns their parents (B, K) and tokens (B, K).
+        """
+        running_candidates = topk_scores + hits.to(torch.float32) * -1.0e9
+        keep = torch.topk(running_candidates, k=self.num_beams)[1]
+        self.running_scores = running_candidates.gather(1, keep)
+        parents = source.gather(1, keep)
+        running_tokens = topk_tokens.gather(1, keep)
+        self.token_history.append(running_tokens)
+        self.parent_history.append(parents)
+        return parents, running_tokens
+
+    def keep_finished(self, topk_scores, source, topk_tokens, hits, cur_len: int):
+        """Finished continuations among the top K replace worse kept ones (transformers' `_update_finished_beams`)."""
+        just_finished = hits & self.top_num_beam_mask[None, :]
+        finished_scores = topk_scores / ((cur_len + 1 - self.prompt_len) ** self.length_penalty)
+        beams_in_batch_are_full = (torch.all(self.is_sent_finished, axis=-1, keepdims=True)
+                                   & (self.early_stopping is True))
+        finished_scores += beams_in_batch_are_full.to(torch.float32) * -1.0e9
+        finished_scores += (~self.heuristic_unsatisfied).to(torch.float32) * -1.0e9
+        finished_scores += (~just_finished) * -1.0e9
+        merged_scores = torch.cat((self.beam_scores, finished_scores), dim=1)
+        best = torch.topk(merged_scores, k=self.num_beams)[1]
+        self.beam_scores = merged_scores.gather(1, best)
+        self.is_sent_finished = torch.cat((self.is_sent_finished, just_finished), dim=1).gather(1, best)
+        step = self.kept_step.new_full(source.shape, cur_len - self.prompt_len)
+        self.kept_step = torch.cat((self.kept_step, step), dim=1).gather(1, best)
+        self.kept_parent = torch.cat((self.kept_parent, source), dim=1).gather(1, best)
+        self.kept_token = torch.cat((self.kept_token, topk_tokens), dim=1).gather(1, best)
+
+    def reorder_cache(self, model, model_kwargs: dict, parents: torch.LongTensor):
+        """Moves the decoder state to the new running beams' parents, as transformers' `_beam_search` does."""
+        cache = model_kwargs.get("past_key_values")
+        if cache is not None:
+            beam_idx = (parents + self.batch_offset).view(-1)
+            if hasattr(model, "_reorder_cache"):
+                model_kwargs["past_key_values"] = model._reorder_cache(cache, beam_idx)
+            else:
+                cache.reorder_cache(beam_idx)
+
+    def may_improve(self, model, hits, cur_len: int) -> bool:
+        """After the step to `cur_len`: whether any batch item can still improve (the one host sync of a step)."""
+        self.heuristic_unsatisfied = model._check_early_stop_heuristic(
+            self.heuristic_unsatisfied, self.running_scores, self.beam_scores, self.is_sent_finished, cur_len,
+            self.max_length, self.prompt_len, self.early_stopping, self.length_penalty,
+        )
+        return model._beam_search_has_unfinished_sequences(self.heuristic_unsatisfied, self.is_sent_finished, hits,
+                                                           self.early_stopping)
+
+    def sequences(self, input_ids: torch.LongTensor):
+        """
+        The best `num_return_sequences` hypotheses of each batch item, traced back through the running beams:
+        sequences (B x num_return_sequences, P + N), prompt first, and their scores (B x num_return_sequences,).
+        """
+        batch_size, prompt_len, fill, num_return = self.batch_size, self.prompt_len, self.fill, self.num_return
+        last_step, slot = self.kept_step[:, :num_return], self.kept_parent[:, :num_return]
+        last_token = self.kept_token[:, :num_return]
+        generated = int(last_step.max()) + 1
+        sequences = torch.full((batch_size, num_return, prompt_len + generated), fill, dtype=torch.long,
+                               device=self.device)
+        sequences[:, :, :prompt_len] = input_ids.view(batch_size, self.num_beams, prompt_len)[:, :1]
+        if generated > 0:
+            body = sequences[:, :, prompt_len:]
+            body.scatter_(2, last_step.clamp(min=0).unsqueeze(-1),
+                          torch.where(last_step >= 0, last_token, fill).unsqueeze(-1))
+            for step in range(generated - 2, -1, -1):
+                active = last_step > step
+                body[:, :, step] = torch.where(active, self.token_history[step].gather(1, slot), body[:, :, step])
+                slot = torch.where(active, self.parent_history[step].gather(1, slot), slot)
+        return sequences.view(batch_size * num_return, -1), self.beam_scores[:, :num_return].reshape(-1)
+
+
 def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config, **model_kwargs):
     """
     transformers' `_beam_search` (5.x, without its optional outputs), step for step and with the same selections,
@@ -963,47 +1193,15 @@ def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, gen
     continuations of each beam (M = (1 + number of eos tokens, at least 2) x num_beams, transformers' candidate
     count) contain the top M of the whole batch item, and only those M are normalized. Sequences are not gathered
     every step either: each step keeps the running beams' tokens and parents (B, K), and the returned
-    hypotheses are traced back once at the end.
+    hypotheses are traced back once at the end (see `_LeanBeams`).
 
     Returns the sequences (B x num_return_sequences, P + N) and their scores (B x num_return_sequences,).
     """
-    from transformers.generation.logits_process import MinLengthLogitsProcessor
-    from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
-
     config = generation_config
     device = input_ids.device
-    num_beams, length_penalty, early_stopping = config.num_beams, config.length_penalty, config.early_stopping
-    max_length = config.max_length
     flat_batch, prompt_len = input_ids.shape[:2]
-    batch_size = flat_batch // num_beams
-    pad_token_id, eos_token_id = config._pad_token_tensor, config._eos_token_tensor
-    fill = int(pad_token_id or eos_token_id[0] if eos_token_id is not None else -1)  # transformers' expression
-    n_eos = eos_token_id.shape[0] if eos_token_id is not None else 0
-    cands = max(2, 1 + n_eos) * num_beams
-    top_num_beam_mask = torch.arange(cands, device=device) < num_beams
-    stop_length = min(c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria)
-    stop_ids = [torch.as_tensor(c.eos_token_id).view(-1) for c in stopping_criteria if type(c) is EosTokenCriteria]
-    stop_ids = torch.cat(stop_ids).to(device) if stop_ids else None
-    # (length from which the ban is lifted, banned ids) per min_length / min_new_tokens processor
-    eos_bans = [
-        (p.min_length if type(p) is MinLengthLogitsProcessor else p.prompt_length_to_skip + p.min_new_tokens,
-         torch.as_tensor(p.eos_token_id).view(-1).to(device))
-        for p in logits_processor
-    ]
-
-    running_scores = torch.zeros((batch_size, num_beams), dtype=torch.float, device=device)
-    running_scores[:, 1:] = -1e9
-    beam_scores = torch.full((batch_size, num_beams), fill_value=-1e9, dtype=torch.float, device=device)
-    is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool, device=device)
-    heuristic_unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool, device=device)
-    # A kept hypothesis is its last step (-1: none, the prompt and fill), the running beam it extends and its token.
-    kept_step = torch.full((batch_size, num_beams), -1, dtype=torch.long, device=device)
-    kept_parent = torch.zeros((batch_size, num_beams), dtype=torch.long, device=device)
-    kept_token = torch.full((batch_size, num_beams), fill, dtype=torch.long, device=device)
-    token_history, parent_history = [], []  # per step, the running beams' (B, K) last tokens and source beams
-    batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
-    no_hits = torch.zeros((batch_size, cands), dtype=torch.bool, device=device)
-
+    beams = _LeanBeams(config, logits_processor, stopping_criteria, flat_batch // config.num_beams, prompt_len,
+                       device)
     outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=not config.is_assistant)
     cur_len = prompt_len
     while True:
@@ -1014,83 +1212,18 @@ def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, gen
         del outputs
         if logits.dtype != torch.float32 or logits.device != device:
             logits = logits.to(dtype=torch.float32, device=device)
-        # transformers normalizes before its processors: the banned eos still count in the normalizer
-        normalizer = torch.logsumexp(logits, dim=-1, keepdim=True)
-        banned = [ids for until, ids in eos_bans if cur_len < until]
-        if banned:
-            logits.index_fill_(-1, torch.cat(banned), -math.inf)  # the model's own output, not read again
-        values, tokens = logits.topk(cands, dim=-1)  # (B*K, M)
-        scores = ((values - normalizer) + running_scores.view(-1, 1)).view(batch_size, num_beams * cands)
-        topk_scores, flat = scores.topk(cands, dim=-1)  # (B, M): transformers' top M over all K x V continuations
-        source = flat // cands
-        topk_tokens = tokens.view(batch_size, -1).gather(1, flat)
-        if cur_len + 1 >= stop_length:
-            hits = ~no_hits
-        else:
-            hits = torch.isin(topk_tokens, stop_ids) if stop_ids is not None else no_hits
-
-        # the best num_beams unfinished continuations go on (transformers' _get_running_beams_for_next_iteration)
-        running_candidates = topk_scores + hits.to(torch.float32) * -1.0e9
-        keep = torch.topk(running_candidates, k=num_beams)[1]
-        running_scores = running_candidates.gather(1, keep)
-        parents = source.gather(1, keep)
-        running_tokens = topk_tokens.gather(1, keep)
-        token_history.append(running_tokens)
-        parent_history.append(parents)
-
-        # finished continuations among the top num_beams replace worse kept ones (transformers' _update_finished_beams)
-        just_finished = hits & top_num_beam_mask[None, :]
-        finished_scores = topk_scores / ((cur_len + 1 - prompt_len) ** length_penalty)
-        beams_in_batch_are_full = torch.all(is_sent_finished, axis=-1, keepdims=True) & (early_stopping is True)
-        finished_scores += beams_in_batch_are_full.to(torch.float32) * -1.0e9
-        finished_scores += (~heuristic_unsatisfied).to(torch.float32) * -1.0e9
-        finished_scores += (~just_finished) * -1.0e9
-        merged_scores = torch.cat((beam_scores, finished_scores), dim=1)
-        best = torch.topk(merged_scores, k=num_beams)[1]
-        beam_scores = merged_scores.gather(1, best)
-        is_sent_finished = torch.cat((is_sent_finished, just_finished), dim=1).gather(1, best)
-        step = kept_step.new_full(source.shape, cur_len - prompt_len)
-        kept_step = torch.cat((kept_step, step), dim=1).gather(1, best)
-        kept_parent = torch.cat((kept_parent, source), dim=1).gather(1, best)
-        kept_token = torch.cat((kept_token, topk_tokens), dim=1).gather(1, best)
-
-        cache = model_kwargs.get("past_key_values")
-        if cache is not None:
-            beam_idx = (parents + batch_offset).view(-1)
-            if hasattr(model, "_reorder_cache"):
-                model_kwargs["past_key_values"] = model._reorder_cache(cache, beam_idx)
-            else:
-                cache.reorder_cache(beam_idx)
-
+        topk_scores, source, topk_tokens, hits = beams.candidates(logits, cur_len)
+        parents, running_tokens = beams.continue_best(topk_scores, source, topk_tokens, hits)
+        beams.keep_finished(topk_scores, source, topk_tokens, hits, cur_len)
+        beams.reorder_cache(model, model_kwargs, parents)
         cur_len += 1
-        heuristic_unsatisfied = model._check_early_stop_heuristic(
-            heuristic_unsatisfied, running_scores, beam_scores, is_sent_finished, cur_len, max_length, prompt_len,
-            early_stopping, length_penalty,
-        )
-        # the one host sync of a step: whether any batch item can still improve
-        if not model._beam_search_has_unfinished_sequences(heuristic_unsatisfied, is_sent_finished, hits,
-                                                           early_stopping):
+        if not beams.may_improve(model, hits, cur_len):
             break
         model_inputs = model.prepare_inputs_for_generation(
             running_tokens.view(-1, 1), next_sequence_length=1, **model_kwargs
         )
         outputs = model(**model_inputs, return_dict=True)
-
-    # trace the returned hypotheses back through the running beams
-    num_return = config.num_return_sequences
-    last_step, slot, last_token = kept_step[:, :num_return], kept_parent[:, :num_return], kept_token[:, :num_return]
-    generated = int(last_step.max()) + 1
-    sequences = torch.full((batch_size, num_return, prompt_len + generated), fill, dtype=torch.long, device=device)
-    sequences[:, :, :prompt_len] = input_ids.view(batch_size, num_beams, prompt_len)[:, :1]
-    if generated > 0:
-        body = sequences[:, :, prompt_len:]
-        body.scatter_(2, last_step.clamp(min=0).unsqueeze(-1),
-                      torch.where(last_step >= 0, last_token, fill).unsqueeze(-1))
-        for step in range(generated - 2, -1, -1):
-            active = last_step > step
-            body[:, :, step] = torch.where(active, token_history[step].gather(1, slot), body[:, :, step])
-            slot = torch.where(active, parent_history[step].gather(1, slot), slot)
-    return sequences.view(batch_size * num_return, -1), beam_scores[:, :num_return].reshape(-1)
+    return beams.sequences(input_ids)
 
 
 def lean_beam_search(model, input_ids, logits_processor, stopping_criteria, generation_config, synced_gpus=False,
@@ -1249,6 +1382,21 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
         return next_tokens
 
+    def _decoder_inputs_for_labels(self, labels: torch.LongTensor, decoder_input_ids: torch.LongTensor | None,
+                                   decoder_inputs_embeds: torch.FloatTensor | None) -> torch.LongTensor | None:
+        """Checks `labels` (B, T) against the decoder inputs passed with them; without any, the labels shifted right."""
+        # The last label is never fed to the decoder, so check them all here (on CUDA a bad target id is a
+        # device-side assert rather than an error).
+        check_token_ids(labels.masked_fill(labels == -100, 0), self.config.target_vocab_size, "labels")
+        if decoder_input_ids is not None and labels.shape != decoder_input_ids.shape:
+            raise ValueError(
+                f"labels {tuple(labels.shape)} and decoder_input_ids {tuple(decoder_input_ids.shape)} differ in shape: "
+                f"label t is the target after decoder input t; pass labels alone to have them shifted right."
+            )
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            return self.prepare_decoder_input_ids_from_labels(labels)
+        return decoder_input_ids
+
     @can_return_tuple
     def forward(
         self,
@@ -1272,16 +1420,7 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
             are the labels shifted right after `decoder_start_token_id` (teacher forcing).
         """
         if labels is not None:
-            # The last label is never fed to the decoder, so check them all here (on CUDA a bad target id is a
-            # device-side assert rather than an error).
-            check_token_ids(labels.masked_fill(labels == -100, 0), self.config.target_vocab_size, "labels")
-        if labels is not None and decoder_input_ids is not None and labels.shape != decoder_input_ids.shape:
-            raise ValueError(
-                f"labels {tuple(labels.shape)} and decoder_input_ids {tuple(decoder_input_ids.shape)} differ in shape: "
-                f"label t is the target after decoder input t; pass labels alone to have them shifted right."
-            )
-        if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
-            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+            decoder_input_ids = self._decoder_inputs_for_labels(labels, decoder_input_ids, decoder_inputs_embeds)
         scheduled_sampling = (
             self.training and self.config.teacher_forcing_ratio < 1.0 and decoder_input_ids is not None
             and past_key_values is None
@@ -1319,6 +1458,7 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
 
 __all__ = [
     "Seq2SeqLSTMCache",
+    "Seq2SeqLSTMDecoderOutput",
     "Seq2SeqLSTMEncoderOutput",
     "Seq2SeqLSTMForConditionalGeneration",
     "Seq2SeqLSTMModel",

@@ -1,5 +1,5 @@
 # Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
-"""ONNX export of a [`Seq2SeqLSTMForConditionalGeneration`] and decoding with onnxruntime (issue 15, item 3).
+"""ONNX export of a [`Seq2SeqLSTMForConditionalGeneration`] and decoding with onnxruntime.
 
 Two graphs, both with a dynamic batch and source length, built from the model's own weights:
 
@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .files import atomic_write_json
+from .modeling_seq2seq_lstm import attend, gather_steps
 
 ENCODER_FILE = "encoder.onnx"
 DECODER_FILE = "decoder.onnx"
@@ -84,7 +85,7 @@ def _rnn_direction(inputs, lengths, w, r, b, lstm: bool, hidden_size: int, rever
     valid = positions < lengths.unsqueeze(1)
     if reverse:  # each row's tokens backwards, padding where it was
         flip = torch.where(valid, lengths.unsqueeze(1) - 1 - positions, positions)
-        inputs = _gather_steps(inputs, flip)
+        inputs = gather_steps(inputs, flip)
     h = inputs.new_zeros(batch, hidden_size)
     c = inputs.new_zeros(batch, hidden_size)
     bias = b[: b.shape[0] // 2] + b[b.shape[0] // 2 :]
@@ -108,7 +109,7 @@ def _rnn_direction(inputs, lengths, w, r, b, lstm: bool, hidden_size: int, rever
         outputs.append(torch.where(keep, new_h, torch.zeros_like(new_h)))
     outputs = torch.stack(outputs, dim=1)
     if reverse:
-        outputs = _gather_steps(outputs, flip)
+        outputs = gather_steps(outputs, flip)
     return outputs, h, c
 
 
@@ -161,10 +162,6 @@ def _reading_order(attention_mask: torch.Tensor, reverse_source: bool):
     return order, rank, positions
 
 
-def _gather_steps(states, permutation):
-    return states.gather(1, permutation.unsqueeze(-1).expand(-1, -1, states.shape[-1]))
-
-
 class EncoderForExport(nn.Module):
     """input_ids, attention_mask -> encoder outputs, the decoder's initial state and the attention keys."""
 
@@ -195,7 +192,7 @@ class EncoderForExport(nn.Module):
         order, rank, positions = _reading_order(attention_mask, self.config.reverse_source)
         lengths = attention_mask.bool().long().sum(1)
         valid = (positions < lengths.unsqueeze(1)).unsqueeze(-1).float()  # (B, S, 1) in reading order
-        sequence = _gather_steps(self.embed_tokens(input_ids), order)
+        sequence = gather_steps(self.embed_tokens(input_ids), order)
         final_hidden, final_cell = [], []
         for i, rnn in enumerate(self.rnns):
             results = _MaskedRNN.apply(sequence, lengths, getattr(self, f"w{i}"), getattr(self, f"r{i}"),
@@ -206,7 +203,7 @@ class EncoderForExport(nn.Module):
             final_hidden.append(results[1].transpose(0, 1).flatten(1))
             if len(results) == 3:
                 final_cell.append(results[2].transpose(0, 1).flatten(1))
-        encoder_hidden_states = _gather_steps(sequence, rank)
+        encoder_hidden_states = gather_steps(sequence, rank)
         hidden = self.bridge._map(torch.stack(final_hidden, dim=1), self.bridge.hidden_projection, torch.tanh)
         outputs = [encoder_hidden_states, hidden]
         if final_cell:
@@ -272,18 +269,8 @@ class DecoderStepForExport(nn.Module):
                                                                                              "attentional")]
 
     def _attend(self, query, keys, encoder_hidden_states, attention_mask):
-        # query (N, H) -> context (N, K); the model's `attend` for one step
-        query = query.unsqueeze(1)
-        if self.additive:
-            energies = torch.tanh(self.attention.query_projection(query).unsqueeze(2) + keys.unsqueeze(1))
-            scores = self.attention.energy(energies).squeeze(-1)
-        else:
-            if hasattr(self.attention, "query_projection"):
-                query = self.attention.query_projection(query)
-            scores = torch.bmm(query, keys.transpose(1, 2))
-        scores = scores.masked_fill(~attention_mask.bool().unsqueeze(1), torch.finfo(scores.dtype).min)
-        weights = torch.softmax(scores, dim=-1)
-        return torch.bmm(weights, encoder_hidden_states).squeeze(1)
+        # query (N, H) -> context (N, K): the model's `attend` for one step
+        return attend(self.attention, query.unsqueeze(1), keys, encoder_hidden_states, attention_mask)[0].squeeze(1)
 
     def forward(self, *inputs):
         named = dict(zip(self.input_names(), inputs))
@@ -357,36 +344,56 @@ def export_onnx(model, output_dir: str | os.PathLike, int8: bool = False) -> dic
         model = copy.deepcopy(model).float()  # the graphs compute in float32; the caller's model stays as it is
     encoder = EncoderForExport(model)  # no .eval(): it would switch the caller's modules (the wrappers use no dropout)
     decoder = DecoderStepForExport(model)
-
-    # example inputs: 2 rows, one with padding, so nothing specialises to a batch or a length
-    input_ids = torch.full((2, 3), config.eos_token_id if isinstance(config.eos_token_id, int) else 2)
-    attention_mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
     with torch.no_grad():
-        encoder_outputs = encoder(input_ids, attention_mask)
-        encoder_names = encoder.output_names()
-        dynamic = {"input_ids": {0: "batch", 1: "source"}, "attention_mask": {0: "batch", 1: "source"},
-                   "encoder_hidden_states": {0: "batch", 1: "source"}, "hidden": {1: "batch"}, "cell": {1: "batch"},
-                   "attention_keys": {0: "batch", 1: "source"}}
-        _export(encoder, (input_ids, attention_mask), os.path.join(output_dir, ENCODER_FILE),
-                ["input_ids", "attention_mask"], encoder_names,
-                {k: v for k, v in dynamic.items() if k in ("input_ids", "attention_mask", *encoder_names)})
-
-        produced = dict(zip(encoder_names, encoder_outputs))
-        step = {"input_ids": torch.full((2,), config.decoder_start_token_id), "attention_mask": attention_mask,
-                "attentional": torch.zeros(2, config.hidden_size), **produced}
-        decoder_inputs = decoder.input_names()
-        decoder_outputs = decoder.output_names()
-        dynamic = {"input_ids": {0: "batch"}, "hidden": {1: "batch"}, "cell": {1: "batch"},
-                   "attentional": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "source"},
-                   "attention_mask": {0: "batch", 1: "source"}, "attention_keys": {0: "batch", 1: "source"},
-                   "log_probs": {0: "batch"}, "new_hidden": {1: "batch"}, "new_cell": {1: "batch"},
-                   "new_attentional": {0: "batch"}}
-        _export(decoder, tuple(step[name] for name in decoder_inputs), os.path.join(output_dir, DECODER_FILE),
-                decoder_inputs, decoder_outputs,
-                {k: v for k, v in dynamic.items() if k in (*decoder_inputs, *decoder_outputs)})
-
+        encoder_names, step = _export_encoder(encoder, config, output_dir)
+        decoder_inputs, decoder_outputs = _export_decoder(decoder, step, output_dir)
     if int8:
         _quantize(output_dir)
+    metadata = _metadata(model, config, int8, encoder_names, decoder_inputs, decoder_outputs)
+    atomic_write_json(os.path.join(output_dir, METADATA_FILE), metadata)
+    return metadata
+
+
+def _export_encoder(encoder: EncoderForExport, config, output_dir: str) -> tuple[list[str], dict]:
+    """
+    Writes `encoder.onnx`, traced on example inputs: 2 rows, one with padding, so nothing specialises to a batch or a
+    length. Returns the encoder's output names and example inputs for a decoder step, by input name.
+    """
+    input_ids = torch.full((2, 3), config.eos_token_id if isinstance(config.eos_token_id, int) else 2)
+    attention_mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    encoder_outputs = encoder(input_ids, attention_mask)
+    encoder_names = encoder.output_names()
+    dynamic = {"input_ids": {0: "batch", 1: "source"}, "attention_mask": {0: "batch", 1: "source"},
+               "encoder_hidden_states": {0: "batch", 1: "source"}, "hidden": {1: "batch"}, "cell": {1: "batch"},
+               "attention_keys": {0: "batch", 1: "source"}}
+    _export(encoder, (input_ids, attention_mask), os.path.join(output_dir, ENCODER_FILE),
+            ["input_ids", "attention_mask"], encoder_names,
+            {k: v for k, v in dynamic.items() if k in ("input_ids", "attention_mask", *encoder_names)})
+
+    produced = dict(zip(encoder_names, encoder_outputs))
+    step = {"input_ids": torch.full((2,), config.decoder_start_token_id), "attention_mask": attention_mask,
+            "attentional": torch.zeros(2, config.hidden_size), **produced}
+    return encoder_names, step
+
+
+def _export_decoder(decoder: DecoderStepForExport, step: dict, output_dir: str) -> tuple[list[str], list[str]]:
+    """Writes `decoder.onnx`, traced on the example `step` inputs; returns its input and output names."""
+    decoder_inputs = decoder.input_names()
+    decoder_outputs = decoder.output_names()
+    dynamic = {"input_ids": {0: "batch"}, "hidden": {1: "batch"}, "cell": {1: "batch"},
+               "attentional": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "source"},
+               "attention_mask": {0: "batch", 1: "source"}, "attention_keys": {0: "batch", 1: "source"},
+               "log_probs": {0: "batch"}, "new_hidden": {1: "batch"}, "new_cell": {1: "batch"},
+               "new_attentional": {0: "batch"}}
+    _export(decoder, tuple(step[name] for name in decoder_inputs), os.path.join(output_dir, DECODER_FILE),
+            decoder_inputs, decoder_outputs,
+            {k: v for k, v in dynamic.items() if k in (*decoder_inputs, *decoder_outputs)})
+    return decoder_inputs, decoder_outputs
+
+
+def _metadata(model, config, int8: bool, encoder_names: list[str], decoder_inputs: list[str],
+              decoder_outputs: list[str]) -> dict:
+    """The contents of `onnx_config.json`: the graphs' files and names, and what decoding needs of the config."""
     generation_config = getattr(model, "generation_config", None)
 
     def special(name):  # generate() reads the special tokens from the generation config first
@@ -394,7 +401,7 @@ def export_onnx(model, output_dir: str | os.PathLike, int8: bool = False) -> dic
         return value if value is not None else getattr(config, name)
 
     eos = special("eos_token_id")
-    metadata = {
+    return {
         "format": 1,
         "encoder": ENCODER_FILE,
         "decoder": DECODER_FILE,
@@ -413,8 +420,6 @@ def export_onnx(model, output_dir: str | os.PathLike, int8: bool = False) -> dic
         "decoder_inputs": decoder_inputs,
         "decoder_outputs": decoder_outputs,
     }
-    atomic_write_json(os.path.join(output_dir, METADATA_FILE), metadata)
-    return metadata
 
 
 def _quantize(output_dir: str):
@@ -614,96 +619,139 @@ class OnnxSeq2SeqLSTM:
         pad_tensor = torch.tensor(pad) if pad is not None else None
         expand = torch.arange(batch_size).repeat_interleave(num_beams)
         state = self._select(state, expand.numpy())
-        cur_len = decoder_prompt_len = 1
-        n_eos = eos.shape[0] if eos is not None else 0
-        beams_to_keep = max(2, 1 + n_eos) * num_beams
-        top_num_beam_mask = torch.cat((torch.ones(num_beams, dtype=torch.bool),
-                                       torch.zeros(beams_to_keep - num_beams, dtype=torch.bool)))
         fill = (pad_tensor or eos[0]) if eos is not None else -1  # as transformers writes it (pad 0 -> eos)
-        running_sequences = torch.full((batch_size, num_beams, max_length), fill_value=int(fill), dtype=torch.int64)
-        running_sequences[:, :, 0] = self.metadata["decoder_start_token_id"]
-        sequences = running_sequences.clone()
-        running_beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float)
-        running_beam_scores[:, 1:] = -1e9
-        beam_scores = torch.full((batch_size, num_beams), -1e9, dtype=torch.float)
-        is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool)
-        unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool)
-        running_beam_indices = torch.full((batch_size, num_beams, max_length - cur_len), -1, dtype=torch.int32)
-        beam_indices = running_beam_indices.clone()
-
-        def gather(tensor, indices):
-            while indices.dim() < tensor.dim():
-                indices = indices.unsqueeze(-1)
-            return torch.take_along_dim(tensor, indices, dim=1)
-
+        beams = _Beams(batch_size, num_beams, max_length, length_penalty, early_stopping, eos, fill,
+                       self.metadata["decoder_start_token_id"])
+        cur_len = beams.prompt_len
         while True:
-            flat_tokens = running_sequences[:, :, cur_len - 1].reshape(-1)
+            flat_tokens = beams.running_sequences[:, :, cur_len - 1].reshape(-1)
             log_probs, state = self.step(flat_tokens.numpy(), state)
-            log_probs = torch.from_numpy(log_probs).float()
-            vocab_size = log_probs.shape[-1]
-            log_probs = log_probs.reshape(batch_size, num_beams, vocab_size) + running_beam_scores[:, :, None]
-            log_probs = log_probs.reshape(batch_size, -1)
-
-            # c. top-k continuations
-            topk_log_probs, topk_indices = torch.topk(log_probs, k=beams_to_keep)
-            topk_current_beam_indices = topk_indices // vocab_size
-            topk_running_beam_indices = gather(running_beam_indices, topk_current_beam_indices)
-            topk_running_sequences = gather(running_sequences, topk_current_beam_indices)
-            topk_ids = topk_indices % vocab_size
-            topk_running_sequences[:, :, cur_len] = topk_ids
-            batch_offset = torch.arange(batch_size).view(-1, 1) * num_beams
-            topk_running_beam_indices[:, :, cur_len - decoder_prompt_len] = topk_current_beam_indices + batch_offset
-
-            # d. stopping criteria: max length, EOS
-            hits = torch.full((batch_size, beams_to_keep), cur_len + 1 >= max_length)
-            if eos is not None:
-                hits = hits | torch.isin(topk_ids, eos)
-
-            # e. running beams for the next step
-            topk_running_log_probs = topk_log_probs + hits.to(torch.float32) * -1.0e9
-            next_topk_indices = torch.topk(topk_running_log_probs, k=num_beams)[1]
-            running_sequences = gather(topk_running_sequences, next_topk_indices)
-            running_beam_scores = gather(topk_running_log_probs, next_topk_indices)
-            running_beam_indices = gather(topk_running_beam_indices, next_topk_indices)
-
-            # f. finished beams
-            just_finished = hits & top_num_beam_mask[None, :]
-            finished_scores = topk_log_probs / ((cur_len + 1 - decoder_prompt_len) ** length_penalty)
-            full = torch.all(is_sent_finished, dim=-1, keepdim=True) & (early_stopping is True)
-            finished_scores = finished_scores + full.to(torch.float32) * -1.0e9
-            finished_scores = finished_scores + (~unsatisfied).to(torch.float32) * -1.0e9
-            finished_scores = finished_scores + (~just_finished) * -1.0e9
-            merged_sequences = torch.cat((sequences, topk_running_sequences), dim=1)
-            merged_scores = torch.cat((beam_scores, finished_scores), dim=1)
-            merged_beam_indices = torch.cat((beam_indices, topk_running_beam_indices), dim=1)
-            merged_finished = torch.cat((is_sent_finished, just_finished), dim=1)
-            topk_merged_indices = torch.topk(merged_scores, k=num_beams)[1]
-            sequences = gather(merged_sequences, topk_merged_indices)
-            beam_scores = gather(merged_scores, topk_merged_indices)
-            beam_indices = gather(merged_beam_indices, topk_merged_indices)
-            is_sent_finished = gather(merged_finished, topk_merged_indices)
-
+            topk_log_probs, topk_sequences, topk_beam_indices, hits = beams.continuations(
+                torch.from_numpy(log_probs).float(), cur_len
+            )
+            beams.update_running(topk_log_probs, topk_sequences, topk_beam_indices, hits)
+            beams.update_finished(topk_log_probs, topk_sequences, topk_beam_indices, hits, cur_len)
             # g. reorder the recurrent state (the encoder outputs are the same for the beams of one source)
-            beam_idx = running_beam_indices[..., cur_len - decoder_prompt_len].reshape(-1)
+            beam_idx = beams.running_beam_indices[..., cur_len - beams.prompt_len].reshape(-1)
             state = self._select(state, beam_idx.numpy(), recurrent_only=True)
             cur_len += 1
-            if early_stopping == "never" and length_penalty > 0.0:
-                best_length = max_length - decoder_prompt_len
-            else:
-                best_length = cur_len - decoder_prompt_len
-            best_running = running_beam_scores[:, :1] / (best_length ** length_penalty)
-            worst_finished = torch.where(is_sent_finished, torch.min(beam_scores, dim=1, keepdim=True)[0], -1.0e9)
-            unsatisfied = unsatisfied & torch.any(best_running > worst_finished, dim=-1, keepdim=True)
-            improvement_possible = torch.any(unsatisfied)
-            open_beam = ~(torch.all(is_sent_finished) & (early_stopping is True))
-            valid_continuations = ~torch.all(hits)
-            if not bool(improvement_possible & open_beam & valid_continuations) or cur_len >= max_length:
-                break
+            if beams.done(hits, cur_len):
+                return beams.best(num_return_sequences)
 
-        sequences = sequences[:, :num_return_sequences].reshape(batch_size * num_return_sequences, -1)
-        beam_indices = beam_indices[:, :num_return_sequences].reshape(batch_size * num_return_sequences, -1)
+
+def _gather(tensor, indices):
+    """`tensor` (B, N, *) at `indices` (B, M) along dim 1 -> (B, M, *), as transformers' `_gather_beams`."""
+    while indices.dim() < tensor.dim():
+        indices = indices.unsqueeze(-1)
+    return torch.take_along_dim(tensor, indices, dim=1)
+
+
+class _Beams:
+    """
+    The state of `OnnxSeq2SeqLSTM._beam_search` for B sources of K beams and M = (1 + number of eos tokens, at
+    least 2) x K candidates per step, as transformers 5.23's `_beam_search` keeps it: the running beams' sequences
+    (B, K, max_length), scores (B, K) and beam indices (B, K, max_length - 1), and the same for the K best finished
+    hypotheses of each source, with whether each is finished. Its steps are named as transformers' (c. to f.).
+    """
+
+    prompt_len = 1  # the decoder start token
+
+    def __init__(self, batch_size, num_beams, max_length, length_penalty, early_stopping, eos, fill, start_id):
+        self.batch_size, self.num_beams, self.max_length = batch_size, num_beams, max_length
+        self.length_penalty, self.early_stopping, self.eos = length_penalty, early_stopping, eos
+        n_eos = eos.shape[0] if eos is not None else 0
+        self.beams_to_keep = max(2, 1 + n_eos) * num_beams
+        self.top_num_beam_mask = torch.cat((torch.ones(num_beams, dtype=torch.bool),
+                                            torch.zeros(self.beams_to_keep - num_beams, dtype=torch.bool)))
+        self.running_sequences = torch.full((batch_size, num_beams, max_length), fill_value=int(fill),
+                                            dtype=torch.int64)
+        self.running_sequences[:, :, 0] = start_id
+        self.sequences = self.running_sequences.clone()
+        self.running_beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float)
+        self.running_beam_scores[:, 1:] = -1e9
+        self.beam_scores = torch.full((batch_size, num_beams), -1e9, dtype=torch.float)
+        self.is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool)
+        self.unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool)
+        self.running_beam_indices = torch.full((batch_size, num_beams, max_length - self.prompt_len), -1,
+                                               dtype=torch.int32)
+        self.beam_indices = self.running_beam_indices.clone()
+
+    def continuations(self, log_probs, cur_len):
+        """
+        c. and d.: the running beams' log-probs (B x K, V) -> the top M continuations of each source: scores (B, M),
+        sequences (B, M, max_length), beam indices (B, M, max_length - 1), and whether each ends there (B, M).
+        """
+        batch_size, num_beams = self.batch_size, self.num_beams
+        vocab_size = log_probs.shape[-1]
+        log_probs = log_probs.reshape(batch_size, num_beams, vocab_size) + self.running_beam_scores[:, :, None]
+        log_probs = log_probs.reshape(batch_size, -1)
+
+        topk_log_probs, topk_indices = torch.topk(log_probs, k=self.beams_to_keep)
+        topk_current_beam_indices = topk_indices // vocab_size
+        topk_running_beam_indices = _gather(self.running_beam_indices, topk_current_beam_indices)
+        topk_running_sequences = _gather(self.running_sequences, topk_current_beam_indices)
+        topk_ids = topk_indices % vocab_size
+        topk_running_sequences[:, :, cur_len] = topk_ids
+        batch_offset = torch.arange(batch_size).view(-1, 1) * num_beams
+        topk_running_beam_indices[:, :, cur_len - self.prompt_len] = topk_current_beam_indices + batch_offset
+
+        # d. stopping criteria: max length, EOS
+        hits = torch.full((batch_size, self.beams_to_keep), cur_len + 1 >= self.max_length)
+        if self.eos is not None:
+            hits = hits | torch.isin(topk_ids, self.eos)
+        return topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits
+
+    def update_running(self, topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits):
+        """e. The best K unfinished continuations are the running beams of the next step."""
+        topk_running_log_probs = topk_log_probs + hits.to(torch.float32) * -1.0e9
+        next_topk_indices = torch.topk(topk_running_log_probs, k=self.num_beams)[1]
+        self.running_sequences = _gather(topk_running_sequences, next_topk_indices)
+        self.running_beam_scores = _gather(topk_running_log_probs, next_topk_indices)
+        self.running_beam_indices = _gather(topk_running_beam_indices, next_topk_indices)
+
+    def update_finished(self, topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits, cur_len):
+        """f. Finished continuations among the top K replace worse finished hypotheses."""
+        just_finished = hits & self.top_num_beam_mask[None, :]
+        finished_scores = topk_log_probs / ((cur_len + 1 - self.prompt_len) ** self.length_penalty)
+        full = torch.all(self.is_sent_finished, dim=-1, keepdim=True) & (self.early_stopping is True)
+        finished_scores = finished_scores + full.to(torch.float32) * -1.0e9
+        finished_scores = finished_scores + (~self.unsatisfied).to(torch.float32) * -1.0e9
+        finished_scores = finished_scores + (~just_finished) * -1.0e9
+        merged_sequences = torch.cat((self.sequences, topk_running_sequences), dim=1)
+        merged_scores = torch.cat((self.beam_scores, finished_scores), dim=1)
+        merged_beam_indices = torch.cat((self.beam_indices, topk_running_beam_indices), dim=1)
+        merged_finished = torch.cat((self.is_sent_finished, just_finished), dim=1)
+        topk_merged_indices = torch.topk(merged_scores, k=self.num_beams)[1]
+        self.sequences = _gather(merged_sequences, topk_merged_indices)
+        self.beam_scores = _gather(merged_scores, topk_merged_indices)
+        self.beam_indices = _gather(merged_beam_indices, topk_merged_indices)
+        self.is_sent_finished = _gather(merged_finished, topk_merged_indices)
+
+    def done(self, hits, cur_len) -> bool:
+        """
+        After the step to `cur_len`: whether no source can improve any more (transformers'
+        `_check_early_stop_heuristic` and `_beam_search_has_unfinished_sequences`) or the length limit is reached.
+        """
+        if self.early_stopping == "never" and self.length_penalty > 0.0:
+            best_length = self.max_length - self.prompt_len
+        else:
+            best_length = cur_len - self.prompt_len
+        best_running = self.running_beam_scores[:, :1] / (best_length ** self.length_penalty)
+        worst_finished = torch.where(self.is_sent_finished, torch.min(self.beam_scores, dim=1, keepdim=True)[0],
+                                     -1.0e9)
+        self.unsatisfied = self.unsatisfied & torch.any(best_running > worst_finished, dim=-1, keepdim=True)
+        improvement_possible = torch.any(self.unsatisfied)
+        open_beam = ~(torch.all(self.is_sent_finished) & (self.early_stopping is True))
+        valid_continuations = ~torch.all(hits)
+        return not bool(improvement_possible & open_beam & valid_continuations) or cur_len >= self.max_length
+
+    def best(self, num_return_sequences):
+        """The best `num_return_sequences` hypotheses of each source, (B x num_return_sequences, length)."""
+        rows = self.batch_size * num_return_sequences
+        sequences = self.sequences[:, :num_return_sequences].reshape(rows, -1)
+        beam_indices = self.beam_indices[:, :num_return_sequences].reshape(rows, -1)
         max_generated_length = ((beam_indices + 1).bool()).sum(dim=1).max()
-        return sequences[:, : decoder_prompt_len + max_generated_length]
+        return sequences[:, : self.prompt_len + max_generated_length]
 
 
 __all__ = ["DecoderStepForExport", "EncoderForExport", "OnnxSeq2SeqLSTM", "export_onnx"]

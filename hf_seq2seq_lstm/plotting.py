@@ -12,8 +12,6 @@ Greedy, sampled and beam-search outputs all work: for beam search, each step's w
 the returned sequence went through at that step (`generated.beam_indices`).
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Sequence
 
@@ -25,6 +23,8 @@ from matplotlib.figure import Figure
 __all__ = [
     "attention_figure_size",
     "cross_attention_matrix",
+    "ids_to_source_tokens",
+    "ids_to_target_tokens",
     "plot_attention",
     "plot_cross_attention",
     "plot_scores_by_length",
@@ -154,9 +154,8 @@ def plot_cross_attention(generated, input_ids: torch.Tensor, *, index: int = 0,
     return_dict_in_generate=True)` result, over its source row of `input_ids` (the tensor given to `generate()`).
 
     Source padding (where `attention_mask` is 0) is left out. Tokens are labelled with the model's `tokenizer`, or
-    given as `source_tokens` (the
-    unpadded source) / `target_tokens` (one per generated token), or shown as ids. Other keyword arguments go to
-    `plot_attention` (path, title, dpi, figsize, cmap, vmax).
+    given as `source_tokens` (the unpadded source) / `target_tokens` (one per generated token), or shown as ids.
+    Other keyword arguments go to `plot_attention` (path, title, dpi, figsize, cmap, vmax).
     """
     sequences_per_input = generated.sequences.shape[0] // input_ids.shape[0]
     source_row = index // max(sequences_per_input, 1)

@@ -22,11 +22,30 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedToken
 from .configuration_seq2seq_lstm import save_atomically
 from .tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
 
+__all__ = [
+    "DEFAULT_MIN_FREQUENCY",
+    "DEFAULT_MODEL_TYPE",
+    "DEFAULT_VOCAB_SIZE",
+    "LEGACY_TARGET_SUBFOLDER",
+    "MODEL_TYPES",
+    "SPECIAL_TOKENS",
+    "load_tokenizer",
+    "save_tokenizer",
+    "separate_vocabularies",
+    "target_vocab_size",
+    "train_tokenizer",
+    "train_tokenizers",
+]
+
 logger = logging.getLogger(__name__)
 
 # Order matters: trainers give special tokens the first ids in this order, which the model config expects.
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 MODEL_TYPES = ("bpe", "unigram")
+# The defaults of the training options, which the scripts' flags take from here.
+DEFAULT_MODEL_TYPE = "bpe"
+DEFAULT_VOCAB_SIZE = 8000
+DEFAULT_MIN_FREQUENCY = 2
 # Where folders saved before the one-tokenizer layout keep the target tokenizer; they still load.
 LEGACY_TARGET_SUBFOLDER = "target_tokenizer"
 
@@ -34,10 +53,10 @@ LEGACY_TARGET_SUBFOLDER = "target_tokenizer"
 def train_tokenizer(
     texts: Iterable[str],
     *,
-    model_type: str = "bpe",
-    vocab_size: int = 8000,
+    model_type: str = DEFAULT_MODEL_TYPE,
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
     lowercase: bool = False,
-    min_frequency: int = 2,
+    min_frequency: int = DEFAULT_MIN_FREQUENCY,
     split_digits: bool = False,
 ) -> PreTrainedTokenizerFast:
     """
@@ -64,22 +83,7 @@ def train_tokenizer(
     Returns:
         [`~transformers.PreTrainedTokenizerFast`]: the trained tokenizer.
     """
-    if model_type not in MODEL_TYPES:
-        raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {model_type!r}.")
-    special_tokens = list(SPECIAL_TOKENS.values())
-    unk_token = SPECIAL_TOKENS["unk_token"]
-    eos_token = SPECIAL_TOKENS["eos_token"]
-
-    if model_type == "bpe":
-        tokenizer = Tokenizer(models.BPE(unk_token=unk_token))
-        trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens
-        )
-    else:
-        tokenizer = Tokenizer(models.Unigram())
-        # `unk_token` tells the trainer which special token the trained model maps unknown pieces to.
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_tokens, unk_token=unk_token)
-
+    tokenizer, trainer = _untrained_tokenizer(model_type, vocab_size, min_frequency)
     normalizer_steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(normalizer_steps)
     pre_tokenizer_steps = [pre_tokenizers.Metaspace()]
@@ -90,6 +94,7 @@ def train_tokenizer(
     tokenizer.train_from_iterator(texts, trainer=trainer)
 
     # Set after training so that the eos id is looked up in the trained vocabulary rather than assumed.
+    eos_token = SPECIAL_TOKENS["eos_token"]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"$A:0 {eos_token}:0",
         pair=f"$A:0 {eos_token}:0 $B:1 {eos_token}:1",
@@ -98,15 +103,29 @@ def train_tokenizer(
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
 
 
+def _untrained_tokenizer(model_type: str, vocab_size: int, min_frequency: int) -> tuple[Tokenizer, trainers.Trainer]:
+    """The BPE or Unigram model of [`train_tokenizer`] and the trainer that gives the special tokens ids 0-3."""
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {model_type!r}.")
+    special_tokens = list(SPECIAL_TOKENS.values())
+    unk_token = SPECIAL_TOKENS["unk_token"]
+    if model_type == "bpe":
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens)
+        return Tokenizer(models.BPE(unk_token=unk_token)), trainer
+    # `unk_token` tells the trainer which special token the trained model maps unknown pieces to.
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special_tokens, unk_token=unk_token)
+    return Tokenizer(models.Unigram()), trainer
+
+
 def train_tokenizers(
     source_texts: Iterable[str],
     target_texts: Iterable[str],
     *,
     joint: bool = True,
-    model_type: str = "bpe",
-    vocab_size: int = 8000,
+    model_type: str = DEFAULT_MODEL_TYPE,
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
     lowercase: bool = False,
-    min_frequency: int = 2,
+    min_frequency: int = DEFAULT_MIN_FREQUENCY,
     split_digits: bool = False,
 ) -> PreTrainedTokenizerFast:
     """

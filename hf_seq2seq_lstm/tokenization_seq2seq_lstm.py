@@ -164,4 +164,4 @@ class Seq2SeqLSTMTokenizer(TokenizersBackend):
         return file_names + (target_file,)
 
 
-__all__ = ["Seq2SeqLSTMTokenizer"]
+__all__ = ["TARGET_TOKENIZER_FILE", "Seq2SeqLSTMTokenizer"]

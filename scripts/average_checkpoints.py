@@ -14,6 +14,7 @@ import argparse
 import sys
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.checkpoints import average_checkpoints, last_checkpoints
 from hf_seq2seq_lstm.cli import bounded, run_cli, stop_on_signals
 
@@ -37,4 +38,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     stop_on_signals()
+    reuse_freed_memory()
     sys.exit(run_cli(main))

@@ -26,5 +26,5 @@ echo
 echo "Translating a few dates (beam search, 5 beams):"
 examples=("3. März 2021" "the 4th of July, 1976" "le 14 juillet 1989" "sábado, 1 de enero de 2000" "12/25/2024"
           "MON, 29 FEB 2016")
-printf '%s\n' "${examples[@]}" | python scripts/translate.py --model "$OUT" --num_beams 5 --no_progress \
+printf '%s\n' "${examples[@]}" | python scripts/translate.py --model_name_or_path "$OUT" --num_beams 5 --disable_tqdm \
     | paste -d'\t' <(printf '  %-28s ->\n' "${examples[@]}") -

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""The Multi30k recipe and its ablation on val (`hf_seq2seq_lstm.recipe`): each variant changes one thing in the
-recipe and trains under the same --minutes; the table gives val BLEU (beam 5 unless the variant is a decoding one).
+"""The Multi30k recipe and its ablation on val (`hf_seq2seq_lstm.experiments.recipe`): each variant changes one
+thing in the recipe and trains under the same --minutes; the table gives val BLEU (beam 5 unless the variant is a
+decoding one).
 
     python scripts/multi30k.py --minutes 20 --output_dir outputs/ablation-de-en             # every variant
     python scripts/multi30k.py --minutes 20 --output_dir outputs/ablation-de-en --variants recipe "no input feeding"
@@ -18,19 +19,19 @@ import logging
 import sys
 from pathlib import Path
 
+from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.cli import bounded, run_cli, stop_on_signals
 from hf_seq2seq_lstm.data import check_input_path
-from hf_seq2seq_lstm.machine import matmul_flops_per_second
-from hf_seq2seq_lstm.recipe import VARIANTS, results_table, run_variant
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
+from hf_seq2seq_lstm.experiments import MULTI30K
+from hf_seq2seq_lstm.experiments.machine import matmul_flops_per_second
+from hf_seq2seq_lstm.experiments.recipe import VARIANTS, results_table, run_variant
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source_lang", default="de", choices=["de", "en", "fr", "cs"])
     parser.add_argument("--target_lang", default="en", choices=["de", "en", "fr", "cs"])
-    parser.add_argument("--data_dir", default=str(DEFAULT_DATA), help="folder of train.de, val.en, test2016.en ...")
+    parser.add_argument("--data_dir", default=str(MULTI30K), help="folder of train.de, val.en, test2016.en ...")
     parser.add_argument("--output_dir", required=True, help="one subfolder per variant")
     parser.add_argument("--minutes", type=bounded(float, 0, exclusive=True), default=20,
                         help="training time limit of every variant (default 20)")
@@ -60,4 +61,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     stop_on_signals()
+    reuse_freed_memory()
     sys.exit(run_cli(main))

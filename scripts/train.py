@@ -48,9 +48,10 @@ from transformers import (
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm import Seq2SeqLSTMConfig
+from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.checkpoints import load_model, resolve_resume_checkpoint
 from hf_seq2seq_lstm.cli import check_flag, run_cli, stop_on_signals
-from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, tokenize_pairs
+from hf_seq2seq_lstm.data import load_text_pairs, text_pairs_from_dataset, text_task, tokenize_pairs
 from hf_seq2seq_lstm.files import (
     RUN_MARKER,
     OutputFolderLock,
@@ -59,17 +60,20 @@ from hf_seq2seq_lstm.files import (
     remove_checkpoints,
 )
 from hf_seq2seq_lstm.hub import README_NAME, is_our_model_card, write_model_card
-from hf_seq2seq_lstm.tasks import DEFAULT_TASK_NAME, get_task
-from hf_seq2seq_lstm.tokenization import load_tokenizer, target_vocab_size, train_tokenizers
+from hf_seq2seq_lstm.models import check_tokenizer_matches_model, config_differences, new_model, parse_config_overrides
+from hf_seq2seq_lstm.tasks import builtin_task_for
+from hf_seq2seq_lstm.tokenization import (
+    DEFAULT_MODEL_TYPE,
+    DEFAULT_VOCAB_SIZE,
+    load_tokenizer,
+    target_vocab_size,
+    train_tokenizers,
+)
 from hf_seq2seq_lstm.training import (
     CheckpointOnSignalCallback,
     Seq2SeqLSTMTrainer,
     TimeLimitCallback,
     build_compute_metrics,
-    check_tokenizer_matches_model,
-    config_differences,
-    new_model,
-    parse_config_overrides,
 )
 
 logger = logging.getLogger("train")
@@ -80,6 +84,11 @@ CONFIG_FLAGS = ("cell_type", "attention", "input_feeding", "bidirectional_encode
                 "tie_word_embeddings", "share_embeddings", "label_smoothing")
 
 
+def config_default(name: str):
+    """The default of the `Seq2SeqLSTMConfig` field `name`."""
+    return Seq2SeqLSTMConfig.__dataclass_fields__[name].default
+
+
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(default=None, metadata={"help": (
@@ -87,25 +96,27 @@ class ModelArguments:
     tokenizer_name: str | None = field(default=None, metadata={"help": (
         "A saved tokenizer; omit to use the model's or train one.")})
     config_overrides: str | None = field(default=None, metadata={"help": "Config fields of a new model: 'k=v,k=v'."})
-    # The most used config fields as flags; --config_overrides reaches the others.
-    cell_type: str = field(default="lstm", metadata={"help": "lstm or gru"})
-    attention: str = field(default="luong_general", metadata={"help": (
+    # The most used config fields as flags, defaulting to the config's own defaults (one source of truth, as
+    # run_translation.py trains what its config says); --config_overrides reaches the others.
+    cell_type: str = field(default=config_default("cell_type"), metadata={"help": "lstm or gru"})
+    attention: str = field(default=config_default("attention"), metadata={"help": (
         "none, bahdanau, luong_dot, luong_general or luong_concat")})
-    input_feeding: bool = field(default=False)
-    bidirectional_encoder: bool = field(default=True)
-    embedding_size: int = field(default=256)
-    hidden_size: int = field(default=512)
-    encoder_layers: int = field(default=1)
-    decoder_layers: int = field(default=1)
-    dropout: float = field(default=0.2)
-    teacher_forcing_ratio: float = field(default=1.0)
-    reverse_source: bool = field(default=False)
-    tie_word_embeddings: bool = field(default=False)
-    share_embeddings: bool = field(default=False)
-    label_smoothing: float = field(default=0.0)
+    input_feeding: bool = field(default=config_default("input_feeding"), metadata={"help": (
+        "Luong's input feeding (needs a luong_* attention).")})
+    bidirectional_encoder: bool = field(default=config_default("bidirectional_encoder"))
+    embedding_size: int = field(default=config_default("embedding_size"))
+    hidden_size: int = field(default=config_default("hidden_size"))
+    encoder_layers: int = field(default=config_default("encoder_layers"))
+    decoder_layers: int = field(default=config_default("decoder_layers"))
+    dropout: float = field(default=config_default("dropout"))
+    teacher_forcing_ratio: float = field(default=config_default("teacher_forcing_ratio"))
+    reverse_source: bool = field(default=config_default("reverse_source"))
+    tie_word_embeddings: bool = field(default=config_default("tie_word_embeddings"))
+    share_embeddings: bool = field(default=config_default("share_embeddings"))
+    label_smoothing: float = field(default=config_default("label_smoothing"))
     # A new tokenizer, trained on the training split when neither --tokenizer_name nor --model_name_or_path gives one.
-    tokenizer_type: str = field(default="bpe", metadata={"help": "bpe or unigram"})
-    vocab_size: int = field(default=8000)
+    tokenizer_type: str = field(default=DEFAULT_MODEL_TYPE, metadata={"help": "bpe or unigram"})
+    vocab_size: int = field(default=DEFAULT_VOCAB_SIZE)
     separate_vocabularies: bool = field(default=False)
     lowercase: bool = field(default=False)
     split_digits: bool = field(default=False, metadata={"help": "Every digit its own token."})
@@ -194,14 +205,15 @@ def load_data(data_args: DataTrainingArguments):
     max_samples = {split: n for split, n in (("train", data_args.max_train_samples),
                                              ("validation", data_args.max_eval_samples),
                                              ("test", data_args.max_predict_samples)) if n is not None}
-    if data_args.dataset_name or data_args.train_file or data_args.validation_file or data_args.test_file:
+    task = builtin_task_for(dataset_name=data_args.dataset_name, train_file=data_args.train_file,
+                            validation_file=data_args.validation_file, test_file=data_args.test_file)
+    if task is None:
         return load_text_pairs(
             dataset_name=data_args.dataset_name, dataset_config_name=data_args.dataset_config_name,
             train_file=data_args.train_file, validation_file=data_args.validation_file, test_file=data_args.test_file,
             source_lang=data_args.source_lang, target_lang=data_args.target_lang,
             text_column=data_args.text_column, summary_column=data_args.summary_column, max_samples=max_samples,
         )
-    task = get_task(DEFAULT_TASK_NAME)
     logger.info("No data given: training on the built-in %r task (%s)", task.name, task.description)
     data_args.source_lang, data_args.target_lang = task.source_lang, task.target_lang
     return text_pairs_from_dataset(task.build(seed=data_args.default_task_seed), source_lang=task.source_lang,
@@ -258,21 +270,57 @@ def main(argv=None):
 def run(model_args, data_args, training_args, output_args):
     """The run, once the output folder is ours to write: see the module docstring."""
     set_seed(training_args.seed)
-    output_dir = training_args.output_dir
-    if output_args.overwrite_output_dir:
-        last_checkpoint = None
-        if training_args.should_save:
-            for checkpoint in remove_checkpoints(output_dir):
-                logger.warning("--overwrite_output_dir: deleted %s of an earlier run.", checkpoint)
-    else:
-        # The latest *complete* checkpoint: one half-written by a killed run is skipped with a warning saying why.
-        last_checkpoint = resolve_resume_checkpoint(
-            training_args.resume_from_checkpoint, output_dir,
-            require_optimizer=not training_args.save_only_model) if training_args.do_train else None
-
-    task = data_args.task or ("summarization" if data_args.text_column else "translation")
+    last_checkpoint = prepare_output_folder(training_args, output_args)
+    task = text_task(data_args.task, data_args.text_column)
     raw = load_data(data_args)
+    model, tokenizer = load_or_build_model(model_args, raw)
+    logger.info("Model: %s parameters, config %s", f"{model.num_parameters():,}", model.config.to_diff_dict())
+    check_model_matches_folder(model, last_checkpoint, training_args, output_args)
+    tokenized = tokenize_pairs(raw, tokenizer, data_args.max_source_length, data_args.max_target_length)
+    complete_training_arguments(training_args, data_args, task)
+    trainer, stop_on_signal = build_trainer(model, tokenizer, tokenized, task, training_args, data_args)
 
+    all_metrics = {}
+    if training_args.do_train:
+        with stop_on_signal.handling_signals():
+            result = trainer.train(resume_from_checkpoint=last_checkpoint)
+        if stop_on_signal.stopped_at is not None:
+            if trainer.is_world_process_zero():
+                print(f"Stopped by {stop_on_signal.signal_name} after step {stop_on_signal.stopped_at}, with a "
+                      f"complete checkpoint in {stop_on_signal.checkpoint}. To resume, "
+                      f"{resume_instructions(stop_on_signal.checkpoint, training_args, output_args)}.",
+                      file=sys.stderr, flush=True)
+            raise SystemExit(stop_on_signal.exit_status)
+    if training_args.should_save:
+        mark_run_folder(training_args.output_dir)  # before the run's own files: see hf_seq2seq_lstm.files
+    if training_args.do_train:
+        all_metrics.update(save_training(trainer, result, last_checkpoint, len(tokenized["train"])))
+    all_metrics.update(evaluate_splits(trainer, tokenized, training_args))
+    if training_args.do_train and trainer.is_world_process_zero():
+        # README.md of the saved model: written last, so that it carries this run's scores from all_results.json.
+        write_model_card(training_args.output_dir, model_args=model_args, data_args=data_args,
+                         training_args=training_args)
+    return all_metrics
+
+
+def prepare_output_folder(training_args, output_args) -> str | None:
+    """The checkpoint to resume from (None: start afresh); with --overwrite_output_dir, an earlier run's
+    checkpoints are deleted first."""
+    if output_args.overwrite_output_dir:
+        if training_args.should_save:
+            for checkpoint in remove_checkpoints(training_args.output_dir):
+                logger.warning("--overwrite_output_dir: deleted %s of an earlier run.", checkpoint)
+        return None
+    if not training_args.do_train:
+        return None
+    # The latest *complete* checkpoint: one half-written by a killed run is skipped with a warning saying why.
+    return resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir,
+                                     require_optimizer=not training_args.save_only_model)
+
+
+def load_or_build_model(model_args, raw):
+    """`(model, tokenizer)`: the saved ones given, else a tokenizer trained on the training split and a new model
+    of the flags' configuration; checked to agree with each other."""
     # Loaded first: a wrong or broken model folder gets its own clear error rather than the tokenizer loader's.
     model = load_model(model_args.model_name_or_path) if model_args.model_name_or_path else None
     tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
@@ -288,24 +336,27 @@ def run(model_args, data_args, training_args, output_args):
         )
         logger.info("Trained %s tokenizer(s): %d source / %d target tokens", model_args.tokenizer_type,
                     len(tokenizer), target_vocab_size(tokenizer))
-
     if model is None:
         model = new_model(tokenizer, **model_args.config_kwargs())
     check_tokenizer_matches_model(model, tokenizer)
-    logger.info("Model: %s parameters, config %s", f"{model.num_parameters():,}", model.config.to_diff_dict())
-    check_model_matches_folder(model, last_checkpoint, training_args, output_args)
+    return model, tokenizer
 
-    tokenized = tokenize_pairs(raw, tokenizer, data_args.max_source_length, data_args.max_target_length)
 
+def complete_training_arguments(training_args, data_args, task: str) -> None:
+    """What this script always does with Seq2SeqTrainingArguments: generate when evaluating, with the data's
+    length and beams, pin memory only for a GPU, and keep the best model by BLEU or ROUGE-L rather than loss."""
     training_args.predict_with_generate = True
     training_args.dataloader_pin_memory = training_args.dataloader_pin_memory and torch.cuda.is_available()
     training_args.generation_max_length = training_args.generation_max_length or data_args.max_target_length
     training_args.generation_num_beams = data_args.num_beams or training_args.generation_num_beams
     if training_args.load_best_model_at_end and training_args.metric_for_best_model in (None, "loss"):
-        # Best model by BLEU (translation) or ROUGE-L (summarization), not by loss.
         training_args.metric_for_best_model = "bleu" if task == "translation" else "rougeL"
         training_args.greater_is_better = True
 
+
+def build_trainer(model, tokenizer, tokenized, task: str, training_args, data_args):
+    """`(trainer, stop_on_signal)`: the Trainer with this script's callbacks; the signal callback is returned too,
+    as the run asks it whether (and how) training was stopped."""
     callbacks = []
     if data_args.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(data_args.early_stopping_patience))
@@ -314,12 +365,12 @@ def run(model_args, data_args, training_args, output_args):
         callbacks.append(time_limit)
     stop_on_signal = CheckpointOnSignalCallback()
     callbacks.append(stop_on_signal)  # last: at the step it stops, it overrides the others' requests
+    evaluates = training_args.do_eval or training_args.eval_strategy != "no"
     trainer = Seq2SeqLSTMTrainer(
         model=model,
         args=training_args,
         train_dataset=tokenized.get("train") if training_args.do_train else None,
-        eval_dataset=(tokenized.get("validation") if training_args.do_eval or training_args.eval_strategy != "no"
-                      else None),
+        eval_dataset=tokenized.get("validation") if evaluates else None,
         processing_class=tokenizer,
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
                                              pad_to_multiple_of=None),
@@ -328,33 +379,28 @@ def run(model_args, data_args, training_args, output_args):
         lr_deadline=time_limit if data_args.decay_lr_to_time_limit else None,
         max_tokens_per_batch=data_args.max_tokens_per_batch,
     )
+    return trainer, stop_on_signal
 
+
+def save_training(trainer, result, last_checkpoint: str | None, train_samples: int) -> dict:
+    """Saves the trained model (with its tokenizer and remote code) and the training results; returns them."""
+    trainer.save_model()  # with the tokenizer (processing_class) and the code its tokenizer_config.json names
+    if trainer.resumed_a_finished_run:
+        # A rerun of a finished run: its training results stay those of the run that trained.
+        logger.warning("%s had already reached step %d: nothing left to train; the earlier run's training "
+                       "results are kept.", last_checkpoint, trainer.state.global_step)
+        return {}
+    metrics = {**result.metrics, "train_samples": train_samples}
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    return metrics
+
+
+def evaluate_splits(trainer, tokenized, training_args) -> dict:
+    """The metrics of --do_eval (validation split) and --do_predict (test split), saved as transformers' examples
+    do (eval_results.json, predict_results.json, all_results.json)."""
     all_metrics = {}
-    if training_args.do_train:
-        with stop_on_signal.handling_signals():
-            result = trainer.train(resume_from_checkpoint=last_checkpoint)
-        if stop_on_signal.stopped_at is not None:
-            if trainer.is_world_process_zero():
-                print(f"Stopped by {stop_on_signal.signal_name} after step {stop_on_signal.stopped_at}, with a "
-                      f"complete checkpoint in {stop_on_signal.checkpoint}. To resume, "
-                      f"{resume_instructions(stop_on_signal.checkpoint, training_args, output_args)}.",
-                      file=sys.stderr, flush=True)
-            raise SystemExit(stop_on_signal.exit_status)
-    if training_args.should_save:
-        mark_run_folder(output_dir)  # before the run's own files go into the folder: see hf_seq2seq_lstm.files
-    if training_args.do_train:
-        trainer.save_model()  # with the tokenizer (processing_class) and the code its tokenizer_config.json names
-        if trainer.resumed_a_finished_run:
-            # A rerun of a finished run: its training results stay those of the run that trained.
-            logger.warning("%s had already reached step %d: nothing left to train; the earlier run's training "
-                           "results are kept.", last_checkpoint, trainer.state.global_step)
-        else:
-            metrics = {**result.metrics, "train_samples": len(tokenized["train"])}
-            trainer.log_metrics("train", metrics)
-            trainer.save_metrics("train", metrics)
-            trainer.save_state()
-            all_metrics.update(metrics)
-
     for split, prefix, wanted in (("validation", "eval", training_args.do_eval),
                                   ("test", "predict", training_args.do_predict)):
         if not wanted:
@@ -369,12 +415,6 @@ def run(model_args, data_args, training_args, output_args):
         trainer.log_metrics(prefix, metrics)
         trainer.save_metrics(prefix, metrics)
         all_metrics.update(metrics)
-
-    if training_args.do_train and trainer.is_world_process_zero():
-        # README.md of the saved model: written last, so that it carries this run's scores from all_results.json.
-        write_model_card(training_args.output_dir, model_args=model_args, data_args=data_args,
-                         training_args=training_args)
-
     return all_metrics
 
 
@@ -408,5 +448,6 @@ if __name__ == "__main__":
     # Outside training, SIGTERM and SIGINT end the run at once with status 143 or 130 and no traceback; during
     # training, CheckpointOnSignalCallback takes them over to write a checkpoint first.
     stop_on_signals()
+    reuse_freed_memory()
     # A bad input, checkpoint or diverging loss ends the run with its message and exit status 1, not a traceback.
     sys.exit(run_cli(main))

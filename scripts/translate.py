@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Translate a text file, stdin or a dataset split with a saved model; score it when references are given.
 
-    python scripts/translate.py --model outputs/dates --input dates.txt --output iso.txt --num_beams 5
-    echo "3. März 2021" | python scripts/translate.py --model outputs/dates
-    python scripts/translate.py --model outputs/multi30k --input ../shared/data/multi30k/test2016.de \\
+    python scripts/translate.py --model_name_or_path outputs/dates --input dates.txt --output iso.txt --num_beams 5
+    echo "3. März 2021" | python scripts/translate.py --model_name_or_path outputs/dates
+    python scripts/translate.py --model_name_or_path outputs/multi30k --input ../shared/data/multi30k/test2016.de \\
         --references ../shared/data/multi30k/test2016.en --num_beams 5
-    python scripts/translate.py --model outputs/multi30k --input few.de --plot-attention attention/
+    python scripts/translate.py --model_name_or_path outputs/multi30k --input few.de --plot_attention attention/
 
-Sentences are batched by length for speed; outputs are written in input order, one per line. `--plot-attention DIR`
+Sentences are batched by length for speed; outputs are written in input order, one per line. `--plot_attention DIR`
 writes DIR/attention_0001.png, ... one cross-attention heatmap per input line (of its first output), for models
 with attention.
 
@@ -16,6 +16,10 @@ blank output line (it is not translated), and sources longer than --max_source_l
 in silence. `--output` and `--metrics_file` are replaced atomically: a kill, SIGTERM, Ctrl-C or a full disk leaves
 the old file. Exit status: 0; 1 for an error; 2 for a bad flag; 130 on SIGINT, 143 on SIGTERM and 141 when the
 reader of stdout goes away (`| head -1`), as for a process killed by those signals.
+
+The flags are train.py's and transformers' where they name the same thing: --model_name_or_path, --tokenizer_name,
+--disable_tqdm and --plot_attention were --model, --tokenizer, --no_progress and --plot-attention, spellings still
+accepted until 0.2.
 """
 
 import argparse
@@ -27,20 +31,23 @@ import sys
 import torch
 
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
+from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import bounded, run_cli, stop_on_signals, write_stdout
+from hf_seq2seq_lstm.cli import BOOLEAN_FLAG, add_renamed_flag, bounded, run_cli, stop_on_signals, write_stdout
 from hf_seq2seq_lstm.data import load_text_pairs, read_lines, read_text_lines
 from hf_seq2seq_lstm.files import atomic_write_json, atomic_write_text
 from hf_seq2seq_lstm.inference import translate
 from hf_seq2seq_lstm.metrics import text_scorer
+from hf_seq2seq_lstm.models import check_tokenizer_matches_model
 from hf_seq2seq_lstm.tokenization import load_tokenizer
-from hf_seq2seq_lstm.training import check_tokenizer_matches_model
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="folder of a saved model (and its tokenizer)")
-    parser.add_argument("--tokenizer", help="tokenizer folder, if not saved with the model")
+    add_renamed_flag(parser, "--model_name_or_path", old="--model", required=True,
+                     help="folder of a saved model (and its tokenizer)")
+    add_renamed_flag(parser, "--tokenizer_name", old="--tokenizer",
+                     help="tokenizer folder, if not saved with the model")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", help="text file, one source per line (default: stdin)")
     source.add_argument("--dataset_name", help="a dataset (name or local folder) to translate a split of")
@@ -61,7 +68,7 @@ def parse_args(argv=None):
     parser.add_argument("--num_beams", type=bounded(int, 1), default=1)
     parser.add_argument("--num_return_sequences", type=bounded(int, 1), default=1,
                         help="outputs per input, joined by ' ||| ' (at most --num_beams unless --do_sample)")
-    parser.add_argument("--do_sample", action="store_true")
+    parser.add_argument("--do_sample", **BOOLEAN_FLAG)
     parser.add_argument("--top_k", type=bounded(int, 0), help="0 turns top-k filtering off")
     parser.add_argument("--top_p", type=bounded(float, 0, 1, exclusive=True))
     parser.add_argument("--temperature", type=bounded(float, 0, exclusive=True))
@@ -70,11 +77,11 @@ def parse_args(argv=None):
     parser.add_argument("--repetition_penalty", type=bounded(float, 0, exclusive=True))
     parser.add_argument("--seed", type=bounded(int, 0, 2**64 - 1), default=0)  # torch.manual_seed's range
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--int8", action="store_true",
+    parser.add_argument("--int8", **BOOLEAN_FLAG,
                         help="int8 weights for CPU serving (hf_seq2seq_lstm.quantize): outputs close to fp32's")
-    parser.add_argument("--no_progress", action="store_true")
-    parser.add_argument("--plot-attention", "--plot_attention", dest="plot_attention", metavar="DIR",
-                        help="write one cross-attention heatmap per input to DIR/attention_NNNN.png (numbered from 1)")
+    add_renamed_flag(parser, "--disable_tqdm", old="--no_progress", **BOOLEAN_FLAG, help="no progress bar on stderr")
+    add_renamed_flag(parser, "--plot_attention", old="--plot-attention", metavar="DIR",
+                     help="write one cross-attention heatmap per input to DIR/attention_NNNN.png (numbered from 1)")
     args = parser.parse_args(argv)
     if args.num_return_sequences > args.num_beams and not args.do_sample:
         parser.error(f"argument --num_return_sequences: must be at most --num_beams ({args.num_beams}) unless "
@@ -159,14 +166,15 @@ def main(argv=None):
     check_output_paths(args)
     torch.manual_seed(args.seed)
     # safetensors only, no remote code, a clear error for a missing, truncated or mismatched model
-    model = load_model(args.model).to(args.device)
+    model = load_model(args.model_name_or_path).to(args.device)
     if args.int8:
         model = hf_seq2seq_lstm.quantize(model, inplace=True)  # CPU only: refuses another --device with a clear error
-    tokenizer = load_tokenizer(args.tokenizer or args.model)
+    tokenizer = load_tokenizer(args.tokenizer_name or args.model_name_or_path)
     check_tokenizer_matches_model(model, tokenizer)
     if args.plot_attention and model.config.attention == "none":
-        raise ValueError(f"--plot-attention: {args.model} was trained with attention='none'; it has no attention "
-                         f"weights to plot (its decoder sees the source only through the encoder's final state).")
+        raise ValueError(f"--plot_attention: {args.model_name_or_path} was trained with attention='none'; it has no "
+                         f"attention weights to plot (its decoder sees the source only through the encoder's final "
+                         f"state).")
     sources, references = load_sources(args)
     if references is not None and len(sources) == 0:
         raise ValueError("There is nothing to score: the input is empty. Give a non-empty input or drop --references.")
@@ -175,7 +183,7 @@ def main(argv=None):
         "max_new_tokens", "num_beams", "num_return_sequences", "do_sample", "top_k", "top_p", "temperature",
         "length_penalty", "no_repeat_ngram_size", "repetition_penalty") if getattr(args, name) is not None}
     outputs = translate(model, tokenizer, sources, batch_size=args.batch_size,
-                        max_source_length=args.max_source_length, progress=not args.no_progress,
+                        max_source_length=args.max_source_length, progress=not args.disable_tqdm,
                         return_attentions=bool(args.plot_attention), **generate_kwargs)
     if args.plot_attention:
         outputs, attentions = outputs
@@ -196,5 +204,6 @@ def main(argv=None):
 
 if __name__ == "__main__":
     stop_on_signals()
+    reuse_freed_memory()
     # A bad input or model ends the run with its message and exit status 1, not a traceback.
     sys.exit(run_cli(main))

@@ -69,6 +69,22 @@ def fixed(tmp_path_factory):
     return write_fixed_length_data(tmp_path_factory.mktemp("fixed"))
 
 
+@pytest.fixture(scope="module")
+def saved_model(fixed, tmp_path_factory):
+    """A tiny saved model with its joint (15-token, digit-level) tokenizer, whose fingerprint its config.json records:
+    the fixed-length task's (`fixed`)."""
+    from hf_seq2seq_lstm.models import new_model
+    from hf_seq2seq_lstm.tokenization import load_tokenizer
+
+    output_dir = tmp_path_factory.mktemp("saved")
+    tokenizer = load_tokenizer(fixed[1])
+    torch.manual_seed(0)
+    new_model(tokenizer, hidden_size=8, embedding_size=8, attention="luong_general").save_pretrained(
+        output_dir)
+    tokenizer.save_pretrained(output_dir)
+    return output_dir
+
+
 @pytest.fixture
 def clean_env(tmp_path):
     """Environment for a subprocess in which the hf_seq2seq_lstm package cannot be imported."""

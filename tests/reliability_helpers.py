@@ -1,4 +1,6 @@
-"""Helpers of test_reliability.py and test_distributed.py: fixed-length data, script runs in subprocesses, weights."""
+"""Helpers of the tests of training runs, faults and bad input (test_checkpoints.py, test_divergence.py,
+test_bad_input.py, test_signals.py, test_distributed.py, ...): fixed-length data, script runs in subprocesses and in
+this process, weights."""
 
 import json
 import os
@@ -8,8 +10,9 @@ import subprocess
 import torch
 from safetensors.torch import load_file
 
+from hf_seq2seq_lstm.cli import run_cli
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.tokenization import load_tokenizer, train_tokenizers
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import PYTHON, REPO_ROOT
 
@@ -68,6 +71,22 @@ def fixed_data_args(data, tokenizer, batch_size=8):
             str(tokenizer), "--do_train", "--hidden_size", "16", "--embedding_size", "8", "--dropout", "0",
             "--learning_rate", "1e-2", "--per_device_train_batch_size", str(batch_size), "--logging_steps", "1",
             "--report_to", "none", "--disable_tqdm", "true", "--seed", "0", "--use_cpu", "true"]
+
+
+# A run of STEPS steps with a checkpoint every SAVE_STEPS (`run_args`): the reference of the resume tests.
+STEPS, SAVE_STEPS = 40, 5
+
+
+def run_args(fixed, output_dir):
+    return [*fixed_data_args(*fixed), "--output_dir", str(output_dir), "--max_steps", str(STEPS),
+            "--save_steps", str(SAVE_STEPS)]
+
+
+def cli(script, argv, capsys):
+    """Runs a script's main through run_cli in this process: (exit status, stderr)."""
+    capsys.readouterr()
+    status = run_cli(script.main, [str(arg) for arg in argv])
+    return status, capsys.readouterr().err
 
 
 def subprocess_env(**extra):

@@ -56,7 +56,8 @@ def test_train_script_torch_compile_trains_as_eager_does(tmp_path):
     # process that compiled, and later in-process tests that built a Trainer beside them crashed (a segfault in
     # Trainer.__init__, once in several fresh-clone runs).
     common = ["--do_train", "--max_steps", "8", "--save_strategy", "no", "--hidden_size", "16",
-              "--embedding_size", "8", "--vocab_size", "120", "--dropout", "0.0", "--input_feeding", "true",
+              "--embedding_size", "8", "--vocab_size", "120", "--dropout", "0.0", "--attention", "luong_general",
+              "--input_feeding", "true",
               "--per_device_train_batch_size", "8", "--max_train_samples", "64", "--learning_rate", "3e-3",
               "--logging_steps", "4", "--report_to", "none", "--disable_tqdm", "true", "--seed", "0"]
     train_loss = {}

@@ -21,13 +21,13 @@ from transformers import AutoTokenizer, pipeline
 
 from hf_seq2seq_lstm import configuration_seq2seq_lstm
 from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
     Seq2SeqLSTMSummarizationPipeline,
     Seq2SeqLSTMText2TextGenerationPipeline,
     Seq2SeqLSTMTranslationPipeline,
 )
 from hf_seq2seq_lstm.tokenization import train_tokenizer, train_tokenizers
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
 from hub_server import GitRepository, HubServer
@@ -349,7 +349,8 @@ spec = json.loads(sys.argv[1])
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments
 import hf_seq2seq_lstm
 from hf_seq2seq_lstm.tokenization import train_tokenizers
-from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, new_model
+from hf_seq2seq_lstm.models import new_model
+from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer
 source, target = spec["source"], spec["target"]
 tokenizer = train_tokenizers(source, target, joint=False, vocab_size=90)
 torch.manual_seed(0)

@@ -20,8 +20,8 @@ from hf_seq2seq_lstm.hub import (
     is_our_model_card,
     write_model_card,
 )
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.tokenization import train_tokenizer, train_tokenizers
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import PYTHON, REPO_ROOT, load_script
 from hub_server import GitRepository, HubServer
@@ -344,7 +344,8 @@ def parallel(tmp_path):
 
 
 @pytest.mark.parametrize("flag, value", [("--vocab_size", "4"), ("--vocab_size", str(2**32 + 1)),
-                                         ("--min_frequency", "-1"), ("--max_samples", "0"), ("--max_samples", "-5")])
+                                         ("--min_frequency", "-1"), ("--max_train_samples", "0"),
+                                         ("--max_train_samples", "-5")])
 def test_train_tokenizer_range_checks_its_numeric_flags(train_tokenizer_script, parallel, capsys, flag, value):
     argv = ["--train_file", str(parallel), "--source_lang", "en", "--target_lang", "de", "--output_dir",
             str(parallel.parent / "out"), flag, value]

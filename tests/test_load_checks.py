@@ -2,8 +2,8 @@
 
 Atomic saves: a SIGKILL in the middle of `save_pretrained` over an existing model or tokenizer, or a full disk
 (RLIMIT_FSIZE), leaves a folder that loads, with the old weights and vocabulary. Checks at load: weights stored as
-another dtype, NaN/infinite weights, shards outside the folder, and a tokenizer whose vocabulary is not the one the
-model was trained with (same size, other ids).
+another dtype, NaN/infinite weights, shards outside the folder, and a tokenizer that is not the one the model was
+trained with (another size or other special-token ids, or the same size with other ids).
 """
 
 import json
@@ -24,13 +24,14 @@ from hf_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from hf_seq2seq_lstm.checkpoints import CheckpointError, check_model_folder, checkpoint_problem, load_model
 from hf_seq2seq_lstm.cli import run_cli
 from hf_seq2seq_lstm.configuration_seq2seq_lstm import SAVE_IN_PROGRESS_PREFIX, tokenizer_fingerprints
+from hf_seq2seq_lstm.models import check_tokenizer_matches_model, new_model
 from hf_seq2seq_lstm.pipeline_seq2seq_lstm import Seq2SeqLSTMTranslationPipeline
 from hf_seq2seq_lstm.tokenization import load_tokenizer, save_tokenizer, train_tokenizers
-from hf_seq2seq_lstm.training import check_tokenizer_matches_model, new_model
 
 from conftest import BLOCK_PACKAGE, PYTHON, load_script
-from reliability_helpers import load_weights, subprocess_env
+from reliability_helpers import cli, load_weights, subprocess_env
 
+train_script = load_script("train")
 translate_script = load_script("translate")
 
 
@@ -46,14 +47,9 @@ def separate_tokenizer_folder(fixed, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model_folder(fixed, tmp_path_factory):
-    """A tiny saved model with its joint tokenizer (the fingerprint of which its config.json records)."""
-    folder = tmp_path_factory.mktemp("model")
-    tokenizer = load_tokenizer(fixed[1])
-    torch.manual_seed(0)
-    new_model(tokenizer, hidden_size=8, embedding_size=8, attention="luong_general").save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+def model_folder(saved_model):
+    """conftest's tiny saved model with its joint tokenizer (the fingerprint of which its config.json records)."""
+    return saved_model
 
 
 def _copy(folder, tmp_path, name="model"):
@@ -459,8 +455,8 @@ def test_a_tokenizer_of_the_same_size_but_other_ids_is_refused(model_folder, sep
     # through scripts/translate.py (train.py calls the same check)
     (tmp_path / "in.txt").write_text("123\n", encoding="utf-8")
     capsys.readouterr()
-    status = run_cli(translate_script.main, ["--model", str(model_folder), "--tokenizer", str(other),
-                                             "--input", str(tmp_path / "in.txt"), "--no_progress"])
+    status = run_cli(translate_script.main, ["--model_name_or_path", str(model_folder), "--tokenizer_name", str(other),
+                                             "--input", str(tmp_path / "in.txt"), "--disable_tqdm"])
     stderr = capsys.readouterr().err
     assert status == 1 and "is not the one the model was trained with" in stderr and "Traceback" not in stderr
 
@@ -474,6 +470,28 @@ def test_a_tokenizer_of_the_same_size_but_other_ids_is_refused(model_folder, sep
     _swap_ids(other_target / "target_tokenizer.json")
     with pytest.raises(ValueError, match="The tokenizer's target vocabulary is not the one"):
         check_tokenizer_matches_model(separate_model, load_tokenizer(other_target))
+
+
+def test_tokenizer_that_does_not_match_the_model_is_refused_by_train_py(saved_model, fixed, tmp_path, capsys):
+    common = ["--train_file", fixed[0], "--source_lang", "src", "--target_lang", "tgt", "--do_train",
+              "--max_steps", "1", "--output_dir", tmp_path / "out", "--model_name_or_path", saved_model]
+    # a larger vocabulary than the model's embedding
+    bigger = train_tokenizers(["a b c d e f g h i j k l m n o p q r s t u v w x y z"] * 3, ["x"], vocab_size=60)
+    bigger.save_pretrained(tmp_path / "bigger")
+    status, stderr = cli(train_script, [*common, "--tokenizer_name", tmp_path / "bigger"], capsys)
+    assert status == 1
+    assert (f"The tokenizer's source vocabulary has {len(bigger)} tokens but the model's source embedding has 15"
+            in stderr)
+    assert "Use the tokenizer the model was trained with, or call model.resize_token_embeddings" in stderr
+
+    # special-token ids that disagree with config.json
+    tokenizer = load_tokenizer(saved_model)
+    tokenizer.pad_token = "</s>"
+    tokenizer.save_pretrained(tmp_path / "other_pad")
+    status, stderr = cli(train_script, [*common, "--tokenizer_name", tmp_path / "other_pad"], capsys)
+    assert status == 1
+    assert "Special token mismatch: the tokenizer's pad_token_id is 2 but the model's config says 0" in stderr
+    assert "Use the tokenizer saved with the model" in stderr
 
 
 def test_the_pipeline_and_the_tokenizer_warn_about_another_vocabulary(model_folder, separate_tokenizer_folder,

@@ -169,7 +169,7 @@ def test_export_script_writes_loadable_folder(tmp_path):
     sentences = [f"sentence number {i} of {i % 7} words" for i in range(60)]
     tokenizer = train_tokenizers(sentences, sentences, vocab_size=60)
     torch.manual_seed(0)
-    from hf_seq2seq_lstm.training import new_model
+    from hf_seq2seq_lstm.models import new_model
 
     model = new_model(tokenizer, hidden_size=16, embedding_size=12, attention="bahdanau", bidirectional_encoder=True,
                       init_range=0.5).eval()
@@ -178,7 +178,7 @@ def test_export_script_writes_loadable_folder(tmp_path):
 
     script = load_script("export_onnx")
     out = tmp_path / "onnx"
-    assert script.run_cli(script.main, ["--model", str(tmp_path / "model"), "--output_dir", str(out)]) == 0
+    assert script.run_cli(script.main, ["--model_name_or_path", str(tmp_path / "model"), "--output_dir", str(out)]) == 0
     names = {path.name for path in out.iterdir()}
     assert {"encoder.onnx", "decoder.onnx", "onnx_config.json", "config.json", "generation_config.json"} <= names
     assert not [name for name in names if name.startswith(".tmp-")]

@@ -1,5 +1,5 @@
 """Attention pictures: weights taken from generate() outputs (greedy and beam), PNG heatmaps, translate.py
---plot-attention."""
+--plot_attention."""
 
 import matplotlib
 import pytest
@@ -131,9 +131,9 @@ def test_translate_plot_attention_writes_one_png_per_input(tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
     for num_beams in (1, 2):
         out_dir = tmp_path / f"plots{num_beams}"
-        translate_script.main(["--model", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),
-                               "--output", str(tmp_path / "out.txt"), "--no_progress", "--max_new_tokens", "6",
-                               "--num_beams", str(num_beams), "--batch_size", "2", "--plot-attention", str(out_dir)])
+        translate_script.main(["--model_name_or_path", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),
+                               "--output", str(tmp_path / "out.txt"), "--disable_tqdm", "--max_new_tokens", "6",
+                               "--num_beams", str(num_beams), "--batch_size", "2", "--plot_attention", str(out_dir)])
         pngs = sorted(out_dir.glob("*.png"))
         assert [p.name for p in pngs] == ["attention_0001.png", "attention_0002.png", "attention_0003.png"]
         widths = [png_size(p)[0] for p in pngs]
@@ -148,5 +148,5 @@ def test_translate_plot_attention_refuses_a_model_without_attention(tmp_path):
     tokenizer.save_pretrained(tmp_path / "model")
     (tmp_path / "in.txt").write_text("a b\n", encoding="utf-8")
     with pytest.raises(ValueError, match="attention='none'"):
-        translate_script.main(["--model", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),
-                               "--no_progress", "--plot-attention", str(tmp_path / "plots")])
+        translate_script.main(["--model_name_or_path", str(tmp_path / "model"), "--input", str(tmp_path / "in.txt"),
+                               "--disable_tqdm", "--plot_attention", str(tmp_path / "plots")])

@@ -242,13 +242,13 @@ def test_translate_script_int8_flag(saved, tmp_path):
     translate_script = load_script("translate")
     (tmp_path / "in.txt").write_text("\n".join(SOURCES) + "\n", encoding="utf-8")
     output = tmp_path / "out.txt"
-    translate_script.main(["--model", str(saved), "--input", str(tmp_path / "in.txt"), "--output", str(output),
-                           "--max_new_tokens", "8", "--num_beams", "3", "--no_progress", "--device", "cpu",
-                           "--int8"])
+    translate_script.main(["--model_name_or_path", str(saved), "--input", str(tmp_path / "in.txt"), "--output",
+                           str(output), "--max_new_tokens", "8", "--num_beams", "3", "--disable_tqdm", "--device",
+                           "cpu", "--int8"])
     int8 = hf_seq2seq_lstm.quantize(load_model(saved))
     expected = translate(int8, load_tokenizer(saved), SOURCES, max_new_tokens=8, num_beams=3, progress=False)
     assert output.read_text(encoding="utf-8").splitlines() == expected
-    assert translate_script.parse_args(["--model", "m"]).int8 is False
+    assert translate_script.parse_args(["--model_name_or_path", "m"]).int8 is False
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU to refuse")

@@ -1,14 +1,14 @@
-"""hf_seq2seq_lstm.recipe / scripts/multi30k.py (issue 16): ablation variants train, average and decode from the
-recipe, are scored on val, are not run twice, and are compared under one time limit only."""
+"""hf_seq2seq_lstm.experiments.recipe / scripts/multi30k.py (issue 16): ablation variants train, average and decode
+from the recipe, are scored on val, are not run twice, and are compared under one time limit only."""
 
 import json
 import random
 
 import pytest
 
-from hf_seq2seq_lstm import recipe
+from hf_seq2seq_lstm.experiments import recipe
 
-from conftest import load_script
+from conftest import REPO_ROOT, load_script
 
 TINY_RECIPE = {**recipe.RECIPE_FLAGS, "vocab_size": "60", "embedding_size": "8", "hidden_size": "16",
                "num_train_epochs": "4", "per_device_train_batch_size": "16", "warmup_steps": "0",
@@ -71,6 +71,7 @@ def test_a_done_variant_is_not_trained_again_and_only_new_splits_are_scored(abla
 
 
 def test_every_training_variant_is_valid_train_py_arguments(tmp_path):
+    assert recipe.TRAIN_SCRIPT == REPO_ROOT / "scripts" / "train.py"  # what the ablation runs
     train = load_script("train")
     for variant in recipe.TRAINING_VARIANTS:
         arguments = recipe.train_arguments(variant, tmp_path, "de", "en", tmp_path / "out", 20)

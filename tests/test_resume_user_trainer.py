@@ -21,8 +21,8 @@ import sys
 import pytest
 import torch
 
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.tokenization import train_tokenizers
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import BLOCK_PACKAGE
 from reliability_helpers import RESUME_TOLERANCE, load_weights, subprocess_env

@@ -9,9 +9,9 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from hf_seq2seq_lstm.data import text_pairs_from_dataset
 from hf_seq2seq_lstm.inference import length_sorted_batches
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.tasks import build_date_dataset
 from hf_seq2seq_lstm.tokenization import train_tokenizers
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import MULTI30K, PYTHON, REPO_ROOT, load_script
 
@@ -85,7 +85,7 @@ def test_train_json_translation_column(tmp_path):
 def test_train_multi30k_parallel_text(tmp_path):
     train(tmp_path / "out", "--train_file", str(MULTI30K / "train"), "--validation_file", str(MULTI30K / "val"),
           "--source_lang", "de", "--target_lang", "en", "--max_train_samples", "2000",
-          "--input_feeding", "true", "--separate_vocabularies", "true")
+          "--attention", "luong_general", "--input_feeding", "true", "--separate_vocabularies", "true")
     model, _, results = assert_saved_model_loads(tmp_path / "out")
     assert model.config.decoder_vocab_size is not None and (tmp_path / "out" / "target_tokenizer.json").is_file()
     assert {"eval_bleu", "eval_chrf"} <= set(results)
@@ -133,10 +133,10 @@ def test_translate_keeps_input_order_with_length_batching(random_model, tmp_path
                "MON, 29 FEB 2016", "5.6.1950", "el sábado, 1 de enero de 2000"]
     (tmp_path / "in.txt").write_text("\n".join(sources) + "\n", encoding="utf-8")
     batched, alone = tmp_path / "batched.txt", tmp_path / "alone.txt"
-    translate_script.main(["--model", str(output_dir), "--input", str(tmp_path / "in.txt"), "--output", str(batched),
-                           "--batch_size", "3", "--no_progress", "--max_new_tokens", "16"])
-    translate_script.main(["--model", str(output_dir), "--input", str(tmp_path / "in.txt"), "--output", str(alone),
-                           "--batch_size", "1", "--no_progress", "--max_new_tokens", "16"])
+    translate_script.main(["--model_name_or_path", str(output_dir), "--input", str(tmp_path / "in.txt"), "--output",
+                           str(batched), "--batch_size", "3", "--disable_tqdm", "--max_new_tokens", "16"])
+    translate_script.main(["--model_name_or_path", str(output_dir), "--input", str(tmp_path / "in.txt"), "--output",
+                           str(alone), "--batch_size", "1", "--disable_tqdm", "--max_new_tokens", "16"])
     batched_lines = batched.read_text(encoding="utf-8").splitlines()
     assert len(batched_lines) == len(sources)
     assert batched_lines == alone.read_text(encoding="utf-8").splitlines()
@@ -148,9 +148,9 @@ def test_translate_scores_against_references_in_a_fresh_process(dates_model, tmp
     (tmp_path / "src.txt").write_text("3. März 2021\n12/25/2024\n", encoding="utf-8")
     (tmp_path / "ref.txt").write_text("2021-03-03\n2024-12-25\n", encoding="utf-8")
     result = subprocess.run(
-        [PYTHON, str(REPO_ROOT / "scripts" / "translate.py"), "--model", str(output_dir), "--input",
+        [PYTHON, str(REPO_ROOT / "scripts" / "translate.py"), "--model_name_or_path", str(output_dir), "--input",
          str(tmp_path / "src.txt"), "--references", str(tmp_path / "ref.txt"), "--metrics_file",
-         str(tmp_path / "scores.json"), "--num_beams", "3", "--no_progress"],
+         str(tmp_path / "scores.json"), "--num_beams", "3", "--disable_tqdm"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(result.stdout.splitlines()) == 2

@@ -7,6 +7,7 @@ from transformers import Seq2SeqTrainingArguments
 
 from hf_seq2seq_lstm import training
 from hf_seq2seq_lstm.data import bucketed_batches
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.training import Seq2SeqLSTMTrainer, TimeLimitCallback
 
 from conftest import load_script, make_model
@@ -109,7 +110,7 @@ def test_max_tokens_per_batch_gives_token_bounded_batches_in_a_new_order_each_ep
     targets = [" ".join("xyz"[: 1 + i % 3]) for i in range(40)]
     tokenizer = train_tokenizers(sources, targets, vocab_size=40)
     dataset = Dataset.from_dict({**tokenizer(sources), "labels": tokenizer(text_target=targets)["input_ids"]})
-    model = training.new_model(tokenizer, hidden_size=8, embedding_size=4)
+    model = new_model(tokenizer, hidden_size=8, embedding_size=4)
     args = Seq2SeqTrainingArguments(output_dir=str(tmp_path), report_to="none", per_device_train_batch_size=2,
                                     seed=3)
     trainer = Seq2SeqLSTMTrainer(model=model, args=args, train_dataset=dataset, max_tokens_per_batch=48,

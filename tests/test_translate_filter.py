@@ -48,7 +48,7 @@ def expected_outputs(loaded, texts):
 
 def run_translate(model, *args, stdin=b"", prefix=(), **popen):
     """scripts/translate.py (after `prefix`, e.g. `-c WRAPPER`) in a fresh process; returns the CompletedProcess."""
-    return subprocess.run([PYTHON, *prefix, TRANSLATE_SCRIPT, "--model", str(model), *args], input=stdin,
+    return subprocess.run([PYTHON, *prefix, TRANSLATE_SCRIPT, "--model_name_or_path", str(model), *args], input=stdin,
                           capture_output=True, env=subprocess_env(), cwd=REPO_ROOT, timeout=120, **popen)
 
 
@@ -77,7 +77,7 @@ def test_stdin_to_stdout_keeps_blank_lines_blank_and_reports_on_stderr(model, lo
 
 
 def test_empty_stdin_gives_empty_output(model):
-    result = run_translate(model, "--no_progress")
+    result = run_translate(model, "--disable_tqdm")
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert result.stdout == b"" and b"Traceback" not in result.stderr
 
@@ -86,8 +86,8 @@ def test_input_file_gets_the_same_blank_line_and_length_reports(model, loaded, t
     lines = ["1234567890123", "", *(["123456789012345"] * 6), "12"]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with caplog.at_level(logging.WARNING):
-        translate_script.main(["--model", str(model), "--input", str(tmp_path / "in.txt"), "--output",
-                               str(tmp_path / "out.txt"), "--no_progress", *GENERATE])
+        translate_script.main(["--model_name_or_path", str(model), "--input", str(tmp_path / "in.txt"), "--output",
+                               str(tmp_path / "out.txt"), "--disable_tqdm", *GENERATE])
     assert "1 blank input line left blank (not sent to the model)." in caplog.text
     assert ("7 of 9 input lines are longer than max_source_length=10 tokens and were truncated to it (lines 1, 3, "
             "4, 5, 6 and 2 more)") in caplog.text
@@ -127,8 +127,9 @@ def test_head_1_ends_it_quietly_with_the_status_of_sigpipe(model, loaded, tmp_pa
     # reads before it exits, so translate.py surely writes to a pipe that nobody reads any more.
     (tmp_path / "in.txt").write_text("12345678\n" + "\n" * 200_000, encoding="utf-8")
     with open(tmp_path / "in.txt", "rb") as stdin, open(tmp_path / "stderr", "wb") as stderr:
-        process = subprocess.Popen([PYTHON, TRANSLATE_SCRIPT, "--model", str(model), *GENERATE], stdin=stdin,
-                                   stdout=subprocess.PIPE, stderr=stderr, env=subprocess_env(), cwd=REPO_ROOT)
+        process = subprocess.Popen([PYTHON, TRANSLATE_SCRIPT, "--model_name_or_path", str(model), *GENERATE],
+                                   stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, env=subprocess_env(),
+                                   cwd=REPO_ROOT)
         head = subprocess.Popen(["head", "-1"], stdin=process.stdout, stdout=subprocess.PIPE)
         process.stdout.close()  # head holds the only read end now
         first_line, _ = head.communicate(timeout=120)
@@ -180,8 +181,8 @@ def test_a_signal_while_output_is_written_leaves_the_old_file(model, tmp_path, s
     paused = tmp_path / "paused"
     with open(tmp_path / "stderr", "wb") as stderr:
         process = subprocess.Popen(
-            [PYTHON, "-c", PAUSED_WRITE, TRANSLATE_SCRIPT, "--model", str(model), "--input", str(tmp_path / "in.txt"),
-             "--output", str(folder / "out.txt"), "--no_progress", *GENERATE],
+            [PYTHON, "-c", PAUSED_WRITE, TRANSLATE_SCRIPT, "--model_name_or_path", str(model), "--input",
+             str(tmp_path / "in.txt"), "--output", str(folder / "out.txt"), "--disable_tqdm", *GENERATE],
             stdout=subprocess.DEVNULL, stderr=stderr, env=subprocess_env(PAUSED=str(paused)), cwd=REPO_ROOT)
         deadline = time.monotonic() + 120
         while not paused.exists():
@@ -212,7 +213,7 @@ def test_a_full_disk_leaves_the_old_file_and_says_so_in_one_line(model, tmp_path
 
     (tmp_path / "in.txt").write_text("".join(f"{number:08d}\n" for number in range(400)), encoding="utf-8")
     folder = output_folder(tmp_path)
-    result = run_translate(model, "--input", tmp_path / "in.txt", "--output", folder / "out.txt", "--no_progress",
+    result = run_translate(model, "--input", tmp_path / "in.txt", "--output", folder / "out.txt", "--disable_tqdm",
                            *GENERATE, preexec_fn=limit_file_size)
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr[-3000:]
@@ -248,13 +249,13 @@ def test_a_full_disk_leaves_the_old_file_and_says_so_in_one_line(model, tmp_path
 ])
 def test_out_of_range_flags_are_usage_errors_naming_the_flag(flags, message, capsys):
     with pytest.raises(SystemExit) as exit_:
-        translate_script.parse_args(["--model", "unused", *flags])
+        translate_script.parse_args(["--model_name_or_path", "unused", *flags])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_the_edges_of_the_ranges_are_accepted():
-    args = translate_script.parse_args(["--model", "unused", "--top_k", "0", "--top_p", "1", "--do_sample",
+    args = translate_script.parse_args(["--model_name_or_path", "unused", "--top_k", "0", "--top_p", "1", "--do_sample",
                                         "--num_return_sequences", "3", "--no_repeat_ngram_size", "0",
                                         "--batch_size", "1", "--max_source_length", "1", "--seed", "0"])
     assert (args.top_k, args.top_p, args.num_return_sequences, args.num_beams) == (0, 1.0, 3, 1)

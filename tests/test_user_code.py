@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from hf_seq2seq_lstm.models import new_model
 from hf_seq2seq_lstm.tokenization import SPECIAL_TOKENS, load_tokenizer, train_tokenizer
 from hf_seq2seq_lstm.tokenization_seq2seq_lstm import Seq2SeqLSTMTokenizer
-from hf_seq2seq_lstm.training import new_model
 
 from conftest import BLOCK_PACKAGE, REPO_ROOT
 

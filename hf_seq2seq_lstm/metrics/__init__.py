@@ -8,6 +8,8 @@ from pathlib import Path
 
 import evaluate
 
+__all__ = ["METRICS_DIR", "TASK_METRICS", "load_metric", "text_scorer"]
+
 METRICS_DIR = Path(__file__).parent
 
 

@@ -5,8 +5,6 @@ whose `translation` column maps the task's source key to its target key. `load_d
 what training uses when it is given no data.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +36,7 @@ __all__ = [
     "DateFormat",
     "TaskSpec",
     "build_date_dataset",
+    "builtin_task_for",
     "get_task",
     "load_default_task",
     "render_date",
@@ -75,6 +74,17 @@ def get_task(name: str) -> TaskSpec:
         return TASKS[name]
     except KeyError:
         raise KeyError(f"unknown task {name!r}; built-in tasks: {sorted(TASKS)}") from None
+
+
+def builtin_task_for(
+    *, dataset_name: str | None = None, train_file: str | None = None, validation_file: str | None = None,
+    test_file: str | None = None,
+) -> TaskSpec | None:
+    """The built-in task that a run given these data arguments trains on: the default task when it names no dataset
+    and no file, None when it names any (scripts/train.py's rule; the model card reads it from here too)."""
+    if dataset_name or train_file or validation_file or test_file:
+        return None
+    return get_task(DEFAULT_TASK_NAME)
 
 
 def load_default_task(**build_kwargs) -> tuple[TaskSpec, datasets.DatasetDict]:

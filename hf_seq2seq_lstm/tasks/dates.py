@@ -25,8 +25,6 @@ Splits are disjoint in dates: no ISO date of the validation or test split occurs
 splits measure generalisation to unseen dates rather than memorisation of (date, format) pairs.
 """
 
-from __future__ import annotations
-
 import datetime
 import random
 import re

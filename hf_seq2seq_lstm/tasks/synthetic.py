@@ -13,8 +13,6 @@ to survive in the final state. `reverse` is the easy direction, and `Seq2SeqLSTM
     tokenizer = task.tokenizer()   # word-level: "f q b ..." <-> ids, for translate.py and attention plots
 """
 
-from __future__ import annotations
-
 import string
 from dataclasses import dataclass
 

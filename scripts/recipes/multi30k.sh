@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Multi30k recipe (`hf_seq2seq_lstm.recipe.RECIPE_FLAGS`): subword tokenizers trained on the training split, a
-# bidirectional LSTM encoder with Luong attention and input feeding, trained for at most MINUTES minutes (default 55)
-# on the CPU; the final model is the average of its last 3 checkpoints (+1.4 val BLEU in the 20-minute ablation of
-# README), $OUT/average_of_the_last_3_checkpoints; both it and the best epoch by val BLEU ($OUT/recipe) are scored with
-# sacreBLEU (cased, 13a tokenizer, detokenized output) and chrF on val and test2016, beam 5.
+# Multi30k recipe (`hf_seq2seq_lstm.experiments.recipe.RECIPE_FLAGS`): subword tokenizers trained on the training
+# split, a bidirectional LSTM encoder with Luong attention and input feeding, trained for at most MINUTES minutes
+# (default 55) on the CPU; the final model is the average of its last 3 checkpoints (what averaging gains: README's
+# ablation), $OUT/average_of_the_last_3_checkpoints; both it and the best epoch by val BLEU ($OUT/recipe) are scored
+# with sacreBLEU (cased, 13a tokenizer, detokenized output) and chrF on val and test2016, beam 5.
 #
 #   bash scripts/recipes/multi30k.sh de en    # de->en (default)
 #   bash scripts/recipes/multi30k.sh en de    # en->de

@@ -8,6 +8,8 @@ import datasets
 import evaluate
 from sacrebleu.metrics import CHRF
 
+__all__ = ["ChrF"]
+
 _CITATION = """\
 @inproceedings{popovic-2015-chrf,
     title = "chr{F}: character n-gram {F}-score for automatic {MT} evaluation",

@@ -8,6 +8,8 @@ import datasets
 import evaluate
 from rouge_score import rouge_scorer, scoring
 
+__all__ = ["Rouge"]
+
 _CITATION = """\
 @inproceedings{lin-2004-rouge,
     title = "{ROUGE}: A Package for Automatic Evaluation of Summaries",

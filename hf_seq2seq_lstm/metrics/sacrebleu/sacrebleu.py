@@ -12,6 +12,8 @@ import evaluate
 # instead of the metric failing later on a missing attribute.
 from sacrebleu.metrics import BLEU
 
+__all__ = ["Sacrebleu"]
+
 _CITATION = """\
 @inproceedings{post-2018-call,
     title = "A Call for Clarity in Reporting {BLEU} Scores",

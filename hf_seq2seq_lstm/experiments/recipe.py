@@ -18,17 +18,22 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import average_checkpoints, last_checkpoints, load_model
-from .data import read_text_lines
-from .files import atomic_write_json
-from .inference import translate
-from .metrics import text_scorer
-from .tokenization import load_tokenizer
+from ..checkpoints import average_checkpoints, last_checkpoints, load_model
+from ..data import read_text_lines
+from ..files import atomic_write_json
+from ..inference import translate
+from ..metrics import text_scorer
+from ..tokenization import load_tokenizer
+from . import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["AVERAGED", "AVERAGED_CHECKPOINTS", "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_DECODING",
+           "RECIPE_FLAGS", "RESULT_FILE", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS", "results_table",
+           "run_variant", "score_model", "train_arguments", "variant_folder"]
+
 # The repository's training script: the ablation runs each variant as a user runs the recipe, in its own process.
-TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
 # scripts/train.py flags of the recipe (the data, languages, output folder and time limit come from the run).
 RECIPE_FLAGS = {

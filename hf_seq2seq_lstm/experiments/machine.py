@@ -7,6 +7,8 @@ import time
 
 import torch
 
+__all__ = ["matmul_flops_per_second"]
+
 
 def matmul_flops_per_second(size: int = 1024, repeats: int = 20) -> float:
     """The median fp32 FLOP/s of a (size x size) @ (size x size) matmul on this machine's current threads."""

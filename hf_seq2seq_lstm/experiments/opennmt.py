@@ -1,5 +1,8 @@
-"""OpenNMT-py 3.5.1 as the peer of `scripts/benchmark.py --peer opennmt`: installed into its own venv (never copied
-into the repo), fed the very same subword ids as our model, configured like our variant, measured the same way.
+# Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
+"""OpenNMT-py 3.5.1, the peer of the benchmark (`scripts/benchmark.py --peer opennmt`, `benchmark.peer_benchmark`):
+installed into its own venv (never copied into the repo), fed the very same subword ids as our model, configured like
+our variant, measured the same way: target tokens/s of `onmt_train` from its own per-step report, sentences/s of
+`onmt_translate` from its own mean time per sentence.
 
 OpenNMT-py's metadata asks for torch<2.3, which would pull GBs of CUDA wheels; it is installed with `--no-deps` next
 to torch==2.13.0 and the pinned requirements its training and translation code import.
@@ -13,31 +16,43 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hf_seq2seq_lstm.tokenization import separate_vocabularies
+from ..data import load_text_pairs
+from ..tokenization import separate_vocabularies
+
+__all__ = ["ATTENTION", "OPENNMT", "REQUIREMENTS", "STEP_LINE", "TRAINING_OPTIONS", "ensure_installed", "first_lines",
+           "options_for", "prepare", "prepare_peer", "train_throughput", "translate_throughput"]
 
 OPENNMT = "OpenNMT-py==3.5.1"
 REQUIREMENTS = [
     "ConfigArgParse==1.9.0", "PyYAML==6.0.4", "sacrebleu==2.6.0", "six==1.17.0", "RapidFuzz==3.14.6",
     "pyahocorasick==2.3.1", "pyonmttok==1.38.1", "spacy==3.8.18", "tensorboard==2.21.0", "fasttext-wheel==0.9.2",
 ]
-# Our variant options -> OpenNMT-py's (hidden_size 512 with brnn = 2 x 256 per direction, as ours).
-BASE_OPTIONS = dict(encoder_type="brnn", decoder_type="rnn", rnn_type="LSTM", layers=1, hidden_size=512,
-                    word_vec_size=256, global_attention="general", input_feed=1, dropout=[0.2], optim="adam",
-                    learning_rate=0.001, batch_type="sents", param_init=0.1, seed=0, num_workers=0)
+# What OpenNMT-py's training gets besides the model (the learning rate is the benchmark's: `options_for`).
+TRAINING_OPTIONS = dict(optim="adam", batch_type="sents", param_init=0.1, seed=0, num_workers=0)
+# Our attention -> OpenNMT-py's global_attention, where the two compute the same thing.
+ATTENTION = {"none": "none", "luong_dot": "dot", "luong_general": "general"}
 STEP_LINE = re.compile(r"Step\s+(\d+)/\s*\d+;.*?(\d+)/\s*(\d+) tok/s")
-# Checkpoints this script wrote itself hold an argparse.Namespace, which torch>=2.6 refuses to unpickle by default.
+# Checkpoints the benchmark wrote itself hold an argparse.Namespace, which torch>=2.6 refuses to unpickle by default.
 TRUSTED_CHECKPOINT_ENV = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
 
 
-def options_for(variant_overrides: dict) -> dict:
-    options = dict(BASE_OPTIONS)
-    if variant_overrides.get("input_feeding") is False:
-        options["input_feed"] = 0
-    if variant_overrides.get("cell_type") == "gru":
-        options["rnn_type"] = "GRU"
-    if variant_overrides.get("attention") == "none":
-        options["global_attention"] = "none"
-    return options
+def options_for(config, learning_rate: float) -> dict:
+    """
+    OpenNMT-py's options for the model of our `Seq2SeqLSTMConfig` and Adam at `learning_rate`. Its `brnn` encoder
+    splits hidden_size between the two directions, so a bidirectional encoder must be 2 x encoder_hidden_size =
+    hidden_size, as in the benchmark's reference model; anything OpenNMT-py cannot build the same raises ValueError.
+    """
+    if config.bidirectional_encoder and config.encoder_output_size != config.hidden_size:
+        raise ValueError(f"OpenNMT-py's brnn needs encoder_hidden_size x 2 = hidden_size, not "
+                         f"{config.encoder_output_size} and {config.hidden_size}.")
+    if config.encoder_layers != config.decoder_layers or config.attention not in ATTENTION:
+        raise ValueError(f"OpenNMT-py has no model with {config.encoder_layers} encoder and {config.decoder_layers} "
+                         f"decoder layers and attention {config.attention!r}; use equal layers and one of "
+                         f"{list(ATTENTION)}.")
+    return dict(TRAINING_OPTIONS, encoder_type="brnn" if config.bidirectional_encoder else "rnn", decoder_type="rnn",
+                rnn_type=config.cell_type.upper(), layers=config.encoder_layers, hidden_size=config.hidden_size,
+                word_vec_size=config.embedding_size, global_attention=ATTENTION[config.attention],
+                input_feed=int(config.input_feeding), dropout=[config.dropout], learning_rate=learning_rate)
 
 
 def ensure_installed(venv: Path) -> Path:
@@ -81,6 +96,24 @@ def prepare(workdir: Path, tokenizer, train_pairs, test_pairs) -> None:
         (workdir / f"vocab.{side}").write_text("".join(f"{i} 1\n" for i in ids))
 
 
+def prepare_peer(venv: Path, workdir: Path, tokenizer, data_dir: Path, source_lang: str = "de",
+                 target_lang: str = "en") -> Path:
+    """Installs OpenNMT-py into `venv` if missing and writes its corpus into `workdir`: our tokenizer's ids of the
+    training split of `data_dir` and of its test2016 sources. Returns the venv's bin folder."""
+    bin_dir = ensure_installed(venv)
+    data = load_text_pairs(train_file=data_dir / "train", test_file=data_dir / "test2016", source_lang=source_lang,
+                           target_lang=target_lang)
+    prepare(workdir, tokenizer, data["train"], data["test"])
+    return bin_dir
+
+
+def first_lines(workdir: Path, count: int) -> Path:
+    """A source file of the first `count` test sources (the batch-1 latency sentences, as ours), written once."""
+    path = workdir / f"test.first{count}.src"
+    path.write_text("".join((workdir / "test.src").read_text().splitlines(True)[:count]))
+    return path
+
+
 def corpus(workdir: Path) -> dict:
     return {"corpus_1": {"path_src": str(workdir / "train.src"), "path_tgt": str(workdir / "train.tgt")}}
 
@@ -104,16 +137,15 @@ def run(command, env: dict | None = None) -> tuple[str, int]:
     return output, usage.ru_maxrss
 
 
-def train_throughput(bin_dir: Path, workdir: Path, name: str, variant_overrides: dict, batch_size: int,
-                     warmup_steps: int, timed_steps: int, env: dict | None = None) -> dict:
-    """Target tokens/s (median over the timed steps, from OpenNMT's own per-step report) and peak RSS; `env` is
-    added to onmt_train's environment."""
+def train_throughput(bin_dir: Path, workdir: Path, name: str, options: dict, batch_size: int, warmup_steps: int,
+                     timed_steps: int, env: dict | None = None) -> dict:
+    """Target tokens/s (median over the timed steps, from OpenNMT's own per-step report) and peak RSS of training
+    the model of `options` ([`options_for`]); `env` is added to onmt_train's environment."""
     steps = warmup_steps + timed_steps
-    options = options_for(variant_overrides)
     config = workdir / f"train-{name}.yaml"
     # One bucket = the whole training split, sorted by (source, target) length and cut into batches: the batching
-    # `scripts/benchmark.py` gives our model too. (OpenNMT's default bucket of 262,144 examples makes the same
-    # batches from 9 copies of the corpus and only costs start-up time and memory.)
+    # the benchmark gives our model too (`loop.shuffled_batches`). (OpenNMT's default bucket of 262,144 examples
+    # makes the same batches from 9 copies of the corpus and only costs start-up time and memory.)
     write_yaml(config, dict(options, src_vocab=str(workdir / "vocab.src"), tgt_vocab=str(workdir / "vocab.tgt"),
                             data=corpus(workdir), save_model=str(workdir / f"model-{name}"),
                             save_checkpoint_steps=steps, train_steps=steps, report_every=1, batch_size=batch_size,
