@@ -19,6 +19,19 @@ from .tokenization import load_tokenizer, save_tokenizer
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "PICKLE_WEIGHTS",
+    "CheckpointError",
+    "average_checkpoints",
+    "check_model_folder",
+    "checkpoint_problem",
+    "complete_checkpoints",
+    "find_resumable_checkpoint",
+    "last_checkpoints",
+    "load_model",
+    "resolve_resume_checkpoint",
+]
+
 
 class CheckpointError(ValueError):
     """A saved model or training checkpoint that cannot be used; the message says why and what to do."""

@@ -24,6 +24,7 @@ __all__ = [
     "TRACEBACK_VARIABLE",
     "USER_ERRORS",
     "StdoutClosedError",
+    "add_model_flags",
     "add_renamed_flag",
     "bounded",
     "check_flag",
@@ -160,3 +161,12 @@ def add_renamed_flag(container, flag: str, *, old: str, required: bool = False, 
     action = spellings.add_argument(flag, **kwargs)
     spellings.add_argument(old, **{**kwargs, "dest": action.dest, "help": argparse.SUPPRESS})
     return action
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """The saved model to load and, where it was saved apart, its tokenizer: transformers' `--model_name_or_path`
+    and `--tokenizer_name` (before 0.2 also `--model` and `--tokenizer`)."""
+    add_renamed_flag(parser, "--model_name_or_path", old="--model", required=True,
+                     help="folder of a saved model (and its tokenizer)")
+    add_renamed_flag(parser, "--tokenizer_name", old="--tokenizer",
+                     help="tokenizer folder, if not saved with the model")

@@ -35,6 +35,19 @@ from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "SPLITS",
+    "bucketed_batches",
+    "check_input_path",
+    "encode_truncated",
+    "load_text_pairs",
+    "read_lines",
+    "read_text_lines",
+    "text_pairs_from_dataset",
+    "text_task",
+    "tokenize_pairs",
+]
+
 SPLITS = ("train", "validation", "test")
 
 # JSON numbers are kept as the text written in the file ("1999", "2.50"): a number is ordinary source or target text

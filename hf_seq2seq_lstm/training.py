@@ -28,6 +28,14 @@ from .metrics import text_scorer
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "CheckpointOnSignalCallback",
+    "Seq2SeqLSTMTrainer",
+    "TimeLimitCallback",
+    "TokenBatchSampler",
+    "build_compute_metrics",
+]
+
 def build_compute_metrics(tokenizer, task: str):
     """`compute_metrics` for `predict_with_generate`: sacreBLEU and chrF (translation) or ROUGE (summarization),
     plus exact match and mean generated length, on detokenized text."""

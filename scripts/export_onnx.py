@@ -25,17 +25,14 @@ import sys
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import BOOLEAN_FLAG, add_renamed_flag, run_cli, stop_on_signals
+from hf_seq2seq_lstm.cli import BOOLEAN_FLAG, add_model_flags, run_cli, stop_on_signals
 from hf_seq2seq_lstm.files import atomic_write_text
 from hf_seq2seq_lstm.onnx_export import export_onnx
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_renamed_flag(parser, "--model_name_or_path", old="--model", required=True,
-                     help="folder of a saved model (and its tokenizer)")
-    add_renamed_flag(parser, "--tokenizer_name", old="--tokenizer",
-                     help="tokenizer folder, if not saved with the model")
+    add_model_flags(parser)
     parser.add_argument("--output_dir", required=True, help="folder to write the ONNX files into (created)")
     parser.add_argument("--int8", **BOOLEAN_FLAG, help="quantize the weights to int8 (quantize_dynamic)")
     return parser.parse_args(argv)

@@ -33,7 +33,15 @@ import torch
 import hf_seq2seq_lstm  # noqa: F401  (registers the Auto classes)
 from hf_seq2seq_lstm.allocator import reuse_freed_memory
 from hf_seq2seq_lstm.checkpoints import load_model
-from hf_seq2seq_lstm.cli import BOOLEAN_FLAG, add_renamed_flag, bounded, run_cli, stop_on_signals, write_stdout
+from hf_seq2seq_lstm.cli import (
+    BOOLEAN_FLAG,
+    add_model_flags,
+    add_renamed_flag,
+    bounded,
+    run_cli,
+    stop_on_signals,
+    write_stdout,
+)
 from hf_seq2seq_lstm.data import load_text_pairs, read_lines, read_text_lines
 from hf_seq2seq_lstm.files import atomic_write_json, atomic_write_text
 from hf_seq2seq_lstm.inference import translate
@@ -44,10 +52,7 @@ from hf_seq2seq_lstm.tokenization import load_tokenizer
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_renamed_flag(parser, "--model_name_or_path", old="--model", required=True,
-                     help="folder of a saved model (and its tokenizer)")
-    add_renamed_flag(parser, "--tokenizer_name", old="--tokenizer",
-                     help="tokenizer folder, if not saved with the model")
+    add_model_flags(parser)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", help="text file, one source per line (default: stdin)")
     source.add_argument("--dataset_name", help="a dataset (name or local folder) to translate a split of")

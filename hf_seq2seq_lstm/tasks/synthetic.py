@@ -18,11 +18,16 @@ from dataclasses import dataclass
 
 import torch
 
+from ..tokenization import SPECIAL_TOKENS as TOKENIZER_SPECIAL_TOKENS
+
 __all__ = ["SYNTHETIC_TASKS", "SyntheticTask", "collate", "strip_special"]
 
 SYNTHETIC_TASKS = ("copy", "reverse")
-SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
-PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
+# The special tokens of every tokenizer this package trains, first and in that order: their ids are the config's
+# default pad/bos/eos ids (0, 1, 2).
+SPECIAL_TOKENS = tuple(TOKENIZER_SPECIAL_TOKENS.values())
+PAD_ID, BOS_ID, EOS_ID = (SPECIAL_TOKENS.index(TOKENIZER_SPECIAL_TOKENS[name])
+                          for name in ("pad_token", "bos_token", "eos_token"))
 FIRST_SYMBOL_ID = len(SPECIAL_TOKENS)
 
 
