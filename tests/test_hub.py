@@ -1,6 +1,6 @@
 """Sharing on the Hub, over real HTTP on 127.0.0.1 only: pulling by repo id without the package (olah serving local
 git repositories), pushing (scripts/push_to_hub.py, model.push_to_hub, Trainer push_to_hub) to tests/hub_server.py,
-an offline HF cache, the pipelines transformers 5 removed, the model card, and what remote code may import."""
+an offline HF cache, the model card, and what remote code may import (pipelines: test_pipeline.py)."""
 
 import ast
 import json
@@ -15,19 +15,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
 from huggingface_hub import ModelCard, metadata_load
-from transformers import AutoTokenizer, pipeline
+from saved_models import NEW_TOKENS, OUTPUT_KEYS, RESULTS, SOURCES, TARGETS, SavedModel, saved_models, training_texts
+from transformers import AutoTokenizer
 
 from hf_seq2seq_lstm import configuration_seq2seq_lstm
 from hf_seq2seq_lstm.hub import card_repo_id, render_model_card, set_card_repo_id, write_model_card
-from hf_seq2seq_lstm.models import new_model
-from hf_seq2seq_lstm.pipeline_seq2seq_lstm import (
-    Seq2SeqLSTMSummarizationPipeline,
-    Seq2SeqLSTMText2TextGenerationPipeline,
-    Seq2SeqLSTMTranslationPipeline,
-)
-from hf_seq2seq_lstm.tokenization import train_tokenizer, train_tokenizers
+from hf_seq2seq_lstm.tokenization import train_tokenizer
 
 from conftest import BLOCK_PACKAGE, PYTHON, REPO_ROOT, load_script
 from hub_server import GitRepository, HubServer
@@ -36,54 +30,11 @@ OLAH_CLI = Path(sys.executable).with_name("olah-cli")
 CODE_FILES = ("configuration_seq2seq_lstm.py", "modeling_seq2seq_lstm.py", "pipeline_seq2seq_lstm.py")
 TOKENIZER_CODE_FILE = "tokenization_seq2seq_lstm.py"  # saved with a two-vocabulary tokenizer only
 CUSTOM_PIPELINES = configuration_seq2seq_lstm.CUSTOM_PIPELINES
-SOURCES = ["number 3 is odd", "number 12 is even", "seven", "number 41 is odd and number 40 is even"]
-TARGETS = ["Nummer 3 ist ungerade", "Nummer 12 ist gerade", "sieben", "Nummer 41 ist ungerade"]
-NEW_TOKENS = 10
-OUTPUT_KEYS = {"translation": "translation_text", "summarization": "summary_text",
-               "text2text-generation": "generated_text"}
-RESULTS = {"epoch": 3.0, "train_loss": 1.25, "train_samples": 200, "eval_bleu": 12.3456, "eval_chrf": 40.5,
-           "eval_exact_match": 5.0, "eval_gen_len": 7.5, "eval_loss": 2.5, "eval_samples": 20, "predict_bleu": 11.0,
-           "predict_chrf": 39.25, "predict_exact_match": 4.0, "predict_samples": 20}
-
-
-def training_texts():
-    source = [f"number {i} is {'even' if i % 2 == 0 else 'odd'}" for i in range(120)]
-    target = [f"Nummer {i} ist {'gerade' if i % 2 == 0 else 'ungerade'}" for i in range(120)]
-    return source, target
-
-
-class SavedModel:
-    """A small random model saved with its tokenizer (two vocabularies in one where not joint) and card, and what it
-    generates for SOURCES."""
-
-    def __init__(self, folder, joint, repo_id=None):
-        source_texts, target_texts = training_texts()
-        self.tokenizer = train_tokenizers(source_texts, target_texts, joint=joint, vocab_size=90)
-        torch.manual_seed(0)
-        self.model = new_model(self.tokenizer, hidden_size=16, embedding_size=8, attention="luong_general",
-                               bidirectional_encoder=True, dropout=0.0, init_range=0.5).eval()
-        self.folder, self.separate = Path(folder), not joint
-        self.model.save_pretrained(folder)
-        self.tokenizer.save_pretrained(folder)
-        (self.folder / "all_results.json").write_text(json.dumps(RESULTS), encoding="utf-8")
-        write_model_card(folder, repo_id=repo_id, data_args={"source_lang": "en", "target_lang": "de"})
-        batch = self.tokenizer(SOURCES, padding=True, return_tensors="pt")
-        with torch.no_grad():
-            self.greedy = self.model.generate(**batch, max_new_tokens=NEW_TOKENS).tolist()
-            self.beam = self.model.generate(**batch, max_new_tokens=NEW_TOKENS, num_beams=3).tolist()
-        self.texts = [text.strip() for text in self.tokenizer.batch_decode(self.greedy, skip_special_tokens=True)]
-        self.labels = self.tokenizer(SOURCES, text_target=TARGETS)["labels"]
-        assert len(set(self.texts)) > 1, "outputs ignore the source: the comparisons would prove nothing"
-
-    def files(self):
-        return {p.relative_to(self.folder).as_posix(): p.read_bytes() for p in self.folder.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    root = tmp_path_factory.mktemp("saved")
-    return {"joint": SavedModel(root / "joint", joint=True, repo_id="org/pushed"),
-            "separate": SavedModel(root / "separate", joint=False)}
+    return saved_models(tmp_path_factory.mktemp("saved"))
 
 
 # ---- servers -----------------------------------------------------------------------------------------------------
@@ -420,64 +371,6 @@ def test_offline_cache_snapshot_loads_by_repo_id(saved, tmp_path):
     report, _ = run_client(PULL, {"jobs": jobs, "sources": SOURCES, "targets": TARGETS, "new_tokens": NEW_TOKENS},
                            hub_env(tmp_path, f"http://127.0.0.1:{free_port()}", offline=True), tmp_path)
     check_pulled(report["org/offline"], model, "summarization")
-
-
-# ---- pipelines in this process -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("task", ["translation", "summarization", "text2text-generation"])
-def test_pipelines_of_a_saved_folder(saved, task):
-    """pipeline(<removed task>, model=<saved folder>, trust_remote_code=True): batching, strings and lists,
-    generation parameters, several returned sequences; separate vocabularies decoded by the two-vocabulary tokenizer
-    the folder carries."""
-    key = OUTPUT_KEYS[task]
-    for model in [saved["joint"]] + ([saved["separate"]] if task == "translation" else []):
-        pipe = pipeline(task, model=str(model.folder), trust_remote_code=True)
-        expected = [{key: text} for text in model.texts]
-        assert pipe(SOURCES, max_new_tokens=NEW_TOKENS, batch_size=3) == expected
-        assert pipe(SOURCES[1], max_new_tokens=NEW_TOKENS) == [expected[1]]
-    assert pipe(tuple(SOURCES[:2]), max_new_tokens=NEW_TOKENS) == expected[:2]
-    several = pipe(SOURCES[:3], batch_size=2, num_beams=3, num_return_sequences=2, max_new_tokens=NEW_TOKENS)
-    assert [len(records) for records in several] == [2, 2, 2] and all(key in r for rs in several for r in rs)
-    short = pipe(SOURCES[0], max_new_tokens=2, return_tensors=True)[0]
-    assert short[key.replace("_text", "_token_ids")].shape[-1] <= 3
-    with pytest.raises(ValueError, match="not used"):  # generate() rejects unknown parameters
-        pipe(SOURCES[0], max_new_tokns=3)
-
-
-def test_in_memory_pipeline_one_liner(saved):
-    """pipeline() refuses the removed task names for a model object; the pipeline class takes it directly, with the
-    one tokenizer of the model (no target tokenizer argument, also for separate vocabularies)."""
-    joint, separate = saved["joint"], saved["separate"]
-    with pytest.raises(KeyError, match="has been removed"):
-        pipeline("translation", model=joint.model, tokenizer=joint.tokenizer)
-    pipe = Seq2SeqLSTMTranslationPipeline(model=joint.model, tokenizer=joint.tokenizer, max_new_tokens=NEW_TOKENS)
-    assert pipe(SOURCES, batch_size=2) == [{"translation_text": text} for text in joint.texts]
-    summarizer = Seq2SeqLSTMSummarizationPipeline(model=separate.model, tokenizer=separate.tokenizer)
-    assert summarizer(SOURCES, max_new_tokens=NEW_TOKENS) == [{"summary_text": text} for text in separate.texts]
-    generator = Seq2SeqLSTMText2TextGenerationPipeline(model=separate.model,
-                                                       tokenizer=AutoTokenizer.from_pretrained(separate.folder))
-    assert generator(SOURCES[0], max_new_tokens=NEW_TOKENS) == [{"generated_text": separate.texts[0]}]
-    # separate vocabularies and a one-vocabulary tokenizer: an error, not text in the wrong vocabulary
-    with pytest.raises(ValueError, match="separate source and target vocabularies"):
-        Seq2SeqLSTMTranslationPipeline(model=separate.model, tokenizer=joint.tokenizer)
-
-
-def test_saved_folder_carries_pipeline_code(saved, tmp_path):
-    folder = saved["joint"].folder
-    config = json.loads((folder / "config.json").read_text())
-    assert config["custom_pipelines"] == CUSTOM_PIPELINES
-    package = Path(configuration_seq2seq_lstm.__file__).parent
-    assert (folder / "pipeline_seq2seq_lstm.py").read_bytes() == (package / "pipeline_seq2seq_lstm.py").read_bytes()
-    import hf_seq2seq_lstm.pipeline_seq2seq_lstm as pipelines
-    for spec in config["custom_pipelines"].values():
-        module, name = spec["impl"].split(".")
-        assert module == "pipeline_seq2seq_lstm" and issubclass(getattr(pipelines, name), pipelines.Pipeline)
-    # pipeline() turns the entries' class names into classes on the config object; saving again still works
-    pipe = pipeline("translation", model=str(folder), trust_remote_code=True)
-    pipe.model.save_pretrained(tmp_path / "again")
-    assert (json.loads((tmp_path / "again" / "config.json").read_text())["custom_pipelines"]
-            == config["custom_pipelines"])
 
 
 # ---- safety --------------------------------------------------------------------------------------------------------
