@@ -29,6 +29,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
+import torch
 from datasets import Dataset, DatasetDict, Features, Translation, Value, load_dataset
 from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "SPLITS",
     "bucketed_batches",
+    "in_random_order",
     "check_input_path",
     "encode_truncated",
     "load_text_pairs",
@@ -674,6 +676,11 @@ def bucketed_batches(source_lengths: list[int], target_lengths: list[int], *, ma
     if batch:
         batches.append(batch)
     return batches
+
+
+def in_random_order(batches: list[list[int]], generator: torch.Generator) -> list[list[int]]:
+    """`batches` (e.g. of [`bucketed_batches`]) in a random order drawn from `generator`, each batch unchanged."""
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
 def encode_truncated(encode: Callable, texts: list[str], max_length: int) -> tuple[dict, list[bool]]:

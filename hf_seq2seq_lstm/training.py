@@ -22,7 +22,7 @@ import torch.distributed as dist
 from transformers import Seq2SeqTrainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, seed_worker
 
-from .data import bucketed_batches
+from .data import bucketed_batches, in_random_order
 from .files import atomic_write_json
 from .metrics import text_scorer
 
@@ -79,8 +79,7 @@ class TokenBatchSampler(torch.utils.data.Sampler):
         return len(self.batches)
 
     def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter([self.batches[i] for i in torch.randperm(len(self.batches), generator=generator).tolist()])
+        return iter(in_random_order(self.batches, torch.Generator().manual_seed(self.seed + self.epoch)))
 
 
 class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
@@ -224,11 +223,15 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
 
 class TimeLimitCallback(TrainerCallback):
     """Ends training once `minutes` of wall time have passed, with the final evaluation and checkpoint of a normal
-    end, so a recipe can promise "trained in at most N minutes" on any machine."""
+    end, so a recipe can promise "trained in at most N minutes" on any machine. Each step is evaluated and saved at
+    most once: when an epoch's own evaluation and checkpoint carry the run past the limit, training stops right
+    after them, so that checkpoint stays the last (one more a step later would nearly repeat it, and count twice
+    in an average of the last checkpoints)."""
 
     def __init__(self, minutes: float):
         self.seconds = 60 * minutes
         self.start = None
+        self.stopped_at = None  # the step at which the limit stopped training
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.monotonic()
@@ -239,13 +242,29 @@ class TimeLimitCallback(TrainerCallback):
             return 1.0
         return max(0.0, 1.0 - (time.monotonic() - self.start) / self.seconds)
 
+    def _stop_at_limit(self, state, control) -> bool:
+        if self.stopped_at is not None or self.fraction_left() > 0.0:
+            return False
+        logger.warning("Time limit of %.1f minutes reached at step %d: stopping.", self.seconds / 60,
+                       state.global_step)
+        self.stopped_at = state.global_step
+        control.should_training_stop = True
+        return True
+
     def on_step_end(self, args, state, control, **kwargs):
-        if self.fraction_left() == 0.0:
-            logger.warning("Time limit of %.1f minutes reached at step %d: stopping.", self.seconds / 60,
-                           state.global_step)
-            control.should_training_stop = True
+        if self._stop_at_limit(state, control):
             control.should_evaluate = args.eval_strategy != "no"
             control.should_save = args.save_strategy != "no"
+
+    def on_save(self, args, state, control, **kwargs):
+        self._stop_at_limit(state, control)  # the checkpoint just written is the last
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.stopped_at == state.global_step:
+            # The stop at this step's end has evaluated and saved it; the epoch's end (which the stop brings about)
+            # would do both again.
+            control.should_evaluate = False
+            control.should_save = False
 
 
 class CheckpointOnSignalCallback(TrainerCallback):

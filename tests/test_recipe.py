@@ -1,5 +1,6 @@
 """hf_seq2seq_lstm.experiments.recipe / scripts/multi30k.py (issue 16): ablation variants train, average and decode
-from the recipe, are scored on val, are not run twice, and are compared under one time limit only."""
+from the baseline, the recipe trains the baseline with what won and averages its own run; all are scored on val,
+are not run twice, and are compared under one time limit only."""
 
 import json
 import random
@@ -10,10 +11,11 @@ from hf_seq2seq_lstm.experiments import recipe
 
 from conftest import REPO_ROOT, load_script
 
-TINY_RECIPE = {**recipe.RECIPE_FLAGS, "vocab_size": "60", "embedding_size": "8", "hidden_size": "16",
+TINY_BASELINE = {**recipe.BASELINE_FLAGS, "vocab_size": "60", "embedding_size": "8", "hidden_size": "16",
                "num_train_epochs": "4", "per_device_train_batch_size": "16", "warmup_steps": "0",
                "learning_rate": "1e-2", "logging_steps": "1", "report_to": "none"}
 MINUTES = 10.0  # never reached: 4 epochs of 4 steps end first
+RECIPE_AVERAGED = f"{recipe.RECIPE}, {recipe.AVERAGED}"
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +34,10 @@ def data_dir(tmp_path_factory):
 def ablation(data_dir, tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("ablation")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(recipe, "RECIPE_FLAGS", TINY_RECIPE)
+        patch.setattr(recipe, "BASELINE_FLAGS", TINY_BASELINE)
         results = {variant: recipe.run_variant(variant, data_dir=data_dir, source_lang="de", target_lang="en",
                                                output_dir=output_dir, minutes=MINUTES)
-                   for variant in (recipe.RECIPE, "dropout 0.2", recipe.AVERAGED, "greedy")}
+                   for variant in (recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", RECIPE_AVERAGED)}
     return output_dir, results
 
 
@@ -46,24 +48,40 @@ def test_each_variant_is_trained_or_derived_and_scored_on_val(ablation):
         assert "test2016_bleu" not in result  # test2016 only when asked: choices are made on val
     config = json.loads((recipe.variant_folder(output_dir, "dropout 0.2") / "config.json").read_text())
     assert config["dropout"] == 0.2 and config["hidden_size"] == 16
-    assert results["greedy"]["decoding"] == {"num_beams": 1} and results[recipe.RECIPE]["decoding"] == {"num_beams": 5}
-    assert results["greedy"]["epochs"] == results[recipe.RECIPE]["epochs"] == 4  # decoding variants: the recipe's run
+    assert results["greedy"]["decoding"] == {"num_beams": 1}
+    assert results[recipe.BASELINE]["decoding"] == {"num_beams": 5}
+    assert results["greedy"]["epochs"] == results[recipe.BASELINE]["epochs"] == 4  # decoding: the baseline's run
     averaged = recipe.variant_folder(output_dir, recipe.AVERAGED)
     assert (averaged / "model.safetensors").is_file() and (averaged / "tokenizer.json").is_file()
     table = recipe.results_table(output_dir).splitlines()
-    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == [recipe.RECIPE, "dropout 0.2", recipe.AVERAGED,
-                                                                         "greedy"]
+    assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == [
+        recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", recipe.RECIPE, RECIPE_AVERAGED]
     assert f"{results['dropout 0.2']['val_bleu']:.2f}" in table[3]
+
+
+def test_the_recipe_is_the_baseline_with_token_batches_and_averages_its_own_last_checkpoints(ablation):
+    output_dir, results = ablation
+    assert recipe.RECIPE_FLAGS["max_tokens_per_batch"] == "3000" and recipe.RECIPE_FLAGS["learning_rate"] == "3.4e-3"
+    assert "train_sampling_strategy" not in recipe.RECIPE_FLAGS
+    assert {flag: value for flag, value in recipe.RECIPE_FLAGS.items() if recipe.BASELINE_FLAGS.get(flag) != value} \
+        == {"max_tokens_per_batch": "3000", "learning_rate": "3.4e-3", "warmup_steps": "170"}
+    trained = recipe.variant_folder(output_dir, recipe.RECIPE)
+    state = json.loads((trained / "trainer_state.json").read_text())
+    assert state["global_step"] == 4  # 64 short pairs fit one batch of 3,000 tokens: one step per epoch
+    averaged = json.loads((recipe.variant_folder(output_dir, RECIPE_AVERAGED) / "config.json").read_text())
+    assert averaged["hidden_size"] == 16 and results[RECIPE_AVERAGED]["epochs"] == 4
+    # all of the last 3 epochs were kept to average, whichever epoch was best
+    assert sorted(int(path.name.split("-")[1]) for path in trained.glob("checkpoint-*"))[-3:] == [2, 3, 4]
 
 
 def test_a_done_variant_is_not_trained_again_and_only_new_splits_are_scored(ablation, data_dir, monkeypatch):
     output_dir, results = ablation
-    weights = recipe.variant_folder(output_dir, recipe.RECIPE) / "model.safetensors"
+    weights = recipe.variant_folder(output_dir, recipe.BASELINE) / "model.safetensors"
     before = weights.stat().st_mtime_ns
     monkeypatch.setattr(recipe.subprocess, "run", lambda *a, **k: pytest.fail("trained again"))
-    again = recipe.run_variant(recipe.RECIPE, data_dir=data_dir, source_lang="de", target_lang="en",
+    again = recipe.run_variant(recipe.BASELINE, data_dir=data_dir, source_lang="de", target_lang="en",
                                output_dir=output_dir, minutes=MINUTES, splits=("val", "test2016"))
-    assert again["val_bleu"] == results[recipe.RECIPE]["val_bleu"] and 0 <= again["test2016_bleu"] <= 100
+    assert again["val_bleu"] == results[recipe.BASELINE]["val_bleu"] and 0 <= again["test2016_bleu"] <= 100
     assert weights.stat().st_mtime_ns == before
     with pytest.raises(ValueError, match="holds a run of 10.0 minutes, not 5.0: variants are compared under one time"):
         recipe.run_variant("dropout 0.2", data_dir=data_dir, source_lang="de", target_lang="en",

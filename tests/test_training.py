@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from transformers import Seq2SeqTrainingArguments
+from transformers import Seq2SeqTrainingArguments, TrainerCallback
 
 from hf_seq2seq_lstm import training
 from hf_seq2seq_lstm.data import bucketed_batches
@@ -50,6 +50,57 @@ def test_learning_rate_warms_up_then_decays_to_zero_at_the_time_limit(tmp_path, 
     control = trainer.control
     limit.on_step_end(args, trainer.state, control)
     assert control.should_training_stop
+
+
+class _ClockJump(TrainerCallback):
+    """Moves the fake clock past the time limit at one event of one step: where the limit falls in a real run."""
+
+    def __init__(self, clock, event, step):
+        self.clock, self.event, self.step = clock, event, step
+
+    def _maybe_jump(self, state):
+        if state.global_step == self.step:
+            self.clock.now += 3600
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.event == "step_end":
+            self._maybe_jump(state)
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        if self.event == "evaluate":
+            self._maybe_jump(state)
+
+
+@pytest.mark.parametrize(("event", "step", "stop_step", "checkpoints"), [
+    ("evaluate", 10, 10, [5, 10]),  # an epoch's evaluation runs past the limit: stop after its checkpoint
+    ("step_end", 7, 7, [5, 7]),  # the limit falls inside an epoch: stop at that step
+])
+def test_time_limit_evaluates_and_saves_each_step_once(tmp_path, monkeypatch, event, step, stop_step, checkpoints):
+    from datasets import Dataset
+    from transformers import DataCollatorForSeq2Seq
+
+    from hf_seq2seq_lstm.tokenization import train_tokenizers
+
+    clock = FakeClock()
+    monkeypatch.setattr(training.time, "monotonic", clock)
+    sources = [" ".join("abcdefgh"[: 1 + i % 8]) for i in range(40)]
+    targets = [" ".join("xyz"[: 1 + i % 3]) for i in range(40)]
+    tokenizer = train_tokenizers(sources, targets, vocab_size=40)
+    dataset = Dataset.from_dict({**tokenizer(sources), "labels": tokenizer(text_target=targets)["input_ids"]})
+    args = Seq2SeqTrainingArguments(output_dir=str(tmp_path), report_to="none", per_device_train_batch_size=8,
+                                    num_train_epochs=10, eval_strategy="epoch", save_strategy="epoch",
+                                    disable_tqdm=True)
+    limit = TimeLimitCallback(minutes=10)
+    model = new_model(tokenizer, hidden_size=8, embedding_size=4)
+    trainer = Seq2SeqLSTMTrainer(model=model, args=args, train_dataset=dataset, eval_dataset=dataset,
+                                 data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+                                 callbacks=[_ClockJump(clock, event, step), limit])
+    trainer.train()  # 5 steps per epoch
+    assert trainer.state.global_step == limit.stopped_at == stop_step
+    evaluated = [entry["step"] for entry in trainer.state.log_history if "eval_loss" in entry]
+    assert evaluated == [*checkpoints[:-1], stop_step]  # each epoch end, then the stop; none twice
+    saved = sorted(int(path.name.split("-")[1]) for path in tmp_path.glob("checkpoint-*"))
+    assert saved == checkpoints
 
 
 def test_lr_deadline_must_be_the_callback_that_stops_training(tmp_path):

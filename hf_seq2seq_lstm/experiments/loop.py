@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import bucketed_batches
+from ..data import bucketed_batches, in_random_order
 
 __all__ = ["TrainingStep", "shuffled_batches", "training_steps"]
 
@@ -28,8 +28,7 @@ def shuffled_batches(source_lengths: list[int], target_lengths: list[int], batch
     both toolkits on these (OpenNMT-py's bucketing); the study draws its batches from them pool by pool.
     """
     batches = bucketed_batches(source_lengths, target_lengths, max_sentences=batch_size)
-    generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    return in_random_order(batches, generator if generator is not None else torch.Generator().manual_seed(0))
 
 
 @dataclass

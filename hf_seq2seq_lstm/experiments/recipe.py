@@ -1,11 +1,13 @@
 # Copyright 2026 The hf-seq2seq-lstm authors. Licensed under the Apache License, Version 2.0.
-"""The Multi30k recipe and its ablation: one variable at a time from the recipe, every variant under the same time
-limit, chosen by val BLEU (issue 16). `scripts/multi30k.py` runs it; `scripts/recipes/multi30k.sh` runs the recipe.
+"""The Multi30k recipe and its ablation: one variable at a time from a baseline, every variant under the same time
+limit, chosen by val BLEU (issue 16). `scripts/multi30k.py` runs the ablation; `scripts/recipes/multi30k.sh` runs
+the recipe, the baseline with what won.
 
-A training variant is the recipe's `scripts/train.py` flags with some replaced ([`TRAINING_VARIANTS`]); the others
-reuse the recipe's run: the average of its last checkpoints, and decoding settings ([`DECODING_VARIANTS`]). Each
-run writes `<output_dir>/<variant>/ablation_result.json` last, so a rerun (after a kill, or with more variants)
-skips the variants already done; `results_table` gives the README table from those files.
+A training variant is the baseline's `scripts/train.py` flags with some replaced ([`TRAINING_VARIANTS`]); the others
+reuse a training variant's run: the average of its last checkpoints ([`AVERAGED_VARIANTS`]), and decoding settings
+of the baseline's model ([`DECODING_VARIANTS`]). Each run writes `<output_dir>/<variant>/ablation_result.json`
+last, so a rerun (after a kill, or with more variants) skips the variants already done; `results_table` gives the
+README table from those files.
 """
 
 import json
@@ -28,32 +30,38 @@ from . import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AVERAGED", "AVERAGED_CHECKPOINTS", "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_DECODING",
-           "RECIPE_FLAGS", "RESULT_FILE", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS", "results_table",
-           "run_variant", "score_model", "train_arguments", "variant_folder"]
+__all__ = ["ABLATION", "AVERAGED", "AVERAGED_CHECKPOINTS", "AVERAGED_VARIANTS", "BASELINE", "BASELINE_FLAGS",
+           "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_DECODING", "RECIPE_FLAGS", "RESULT_FILE",
+           "TOKEN_BATCHES", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS", "results_table", "run_variant",
+           "score_model", "train_arguments", "variant_folder"]
 
 # The repository's training script: the ablation runs each variant as a user runs the recipe, in its own process.
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
-# scripts/train.py flags of the recipe (the data, languages, output folder and time limit come from the run).
-RECIPE_FLAGS = {
+# scripts/train.py flags of the baseline, the recipe the ablation started from (that of 2026-11-25): each training
+# variant changes one thing in it (the data, languages, output folder and time limit come from the run).
+BASELINE_FLAGS = {
     "vocab_size": "8000", "separate_vocabularies": "true",
     "embedding_size": "256", "hidden_size": "512", "bidirectional_encoder": "true", "attention": "luong_general",
     "input_feeding": "true", "dropout": "0.3", "label_smoothing": "0.1",
     "num_train_epochs": "20", "per_device_train_batch_size": "64", "per_device_eval_batch_size": "128",
     "learning_rate": "2e-3", "optim": "adamw_torch_fused", "weight_decay": "0.0",
     "lr_scheduler_type": "linear", "warmup_steps": "500", "max_grad_norm": "5.0",
-    # every epoch: a checkpoint (the last AVERAGED_CHECKPOINTS are kept for averaging) and a greedy val BLEU
-    "eval_strategy": "epoch", "save_strategy": "epoch", "save_total_limit": "3", "load_best_model_at_end": "true",
+    # every epoch: a checkpoint and a greedy val BLEU. Trainer keeps the best checkpoint besides the latest ones, so
+    # one more than AVERAGED_CHECKPOINTS keeps the last AVERAGED_CHECKPOINTS whichever epoch was best.
+    "eval_strategy": "epoch", "save_strategy": "epoch", "save_total_limit": "4", "load_best_model_at_end": "true",
     "train_sampling_strategy": "group_by_length", "max_source_length": "64", "max_target_length": "64",
     "logging_steps": "100", "seed": "1", "disable_tqdm": "true",
 }
 AVERAGED_CHECKPOINTS = 3
+BASELINE = "baseline"
 RECIPE = "recipe"
+# ~3x the baseline's 64 sentences per step: the learning rate scaled by sqrt(3) (Adam), warmup kept at ~1.1 epochs.
+TOKEN_BATCHES = "batches of 3,000 tokens, lr 3.4e-3, warmup 170"
 
-# Variant name -> the recipe flags it replaces (a value of None drops the flag).
+# Variant name -> the baseline flags it replaces (a value of None drops the flag).
 TRAINING_VARIANTS = {
-    RECIPE: {},
+    BASELINE: {},
     "no input feeding": {"input_feeding": "false"},
     "joint vocabulary 8k, shared embeddings": {"separate_vocabularies": "false", "share_embeddings": "true"},
     "separate vocabularies 4k": {"vocab_size": "4000"},
@@ -70,13 +78,19 @@ TRAINING_VARIANTS = {
     "cosine schedule": {"lr_scheduler_type": "cosine"},
     "batches of 1,500 tokens": {"max_tokens_per_batch": "1500", "train_sampling_strategy": None},
     "batches of 3,000 tokens": {"max_tokens_per_batch": "3000", "train_sampling_strategy": None},
-    # ~3x the recipe's 64 sentences per step: the learning rate scaled by sqrt(3) (Adam), warmup kept at ~1.1 epochs.
-    "batches of 3,000 tokens, lr 3.4e-3, warmup 170": {"max_tokens_per_batch": "3000", "train_sampling_strategy": None,
-                                                       "learning_rate": "3.4e-3", "warmup_steps": "170"},
+    TOKEN_BATCHES: {"max_tokens_per_batch": "3000", "train_sampling_strategy": None, "learning_rate": "3.4e-3",
+                    "warmup_steps": "170"},
     "compiled training": {"torch_compile": "true"},  # more steps in the time limit, if faster here
 }
+# The recipe: the baseline with the change that won the ablation on val (README's table).
+TRAINING_VARIANTS[RECIPE] = TRAINING_VARIANTS[TOKEN_BATCHES]
+RECIPE_FLAGS = {flag: value for flag, value in {**BASELINE_FLAGS, **TRAINING_VARIANTS[RECIPE]}.items()
+                if value is not None}
+
 AVERAGED = f"average of the last {AVERAGED_CHECKPOINTS} checkpoints"
-# How the recipe decodes, and the decoding variants of its model (generate() settings).
+# Variant name -> the training variant whose last checkpoints it averages.
+AVERAGED_VARIANTS = {AVERAGED: BASELINE, f"{RECIPE}, {AVERAGED}": RECIPE}
+# How every variant decodes, and the decoding variants of the baseline's model (generate() settings).
 RECIPE_DECODING = {"num_beams": 5}
 DECODING_VARIANTS = {
     "greedy": {"num_beams": 1},
@@ -84,7 +98,9 @@ DECODING_VARIANTS = {
     "beam 5, length penalty 0.6": {"num_beams": 5, "length_penalty": 0.6},
     "beam 5, length penalty 1.4": {"num_beams": 5, "length_penalty": 1.4},
 }
-VARIANTS = (*TRAINING_VARIANTS, AVERAGED, *DECODING_VARIANTS)
+# The ablation (what scripts/multi30k.py runs by default), then the recipe's own runs (scripts/recipes/multi30k.sh).
+ABLATION = (*(variant for variant in TRAINING_VARIANTS if variant != RECIPE), AVERAGED, *DECODING_VARIANTS)
+VARIANTS = (*ABLATION, RECIPE, f"{RECIPE}, {AVERAGED}")
 RESULT_FILE = "ablation_result.json"
 MAX_NEW_TOKENS = 80
 
@@ -92,7 +108,7 @@ MAX_NEW_TOKENS = 80
 def train_arguments(variant: str, data_dir: str | os.PathLike, source_lang: str, target_lang: str,
                     output_dir: str | os.PathLike, minutes: float) -> list[str]:
     """The scripts/train.py arguments of a training variant."""
-    flags = {**RECIPE_FLAGS, **TRAINING_VARIANTS[variant]}
+    flags = {**BASELINE_FLAGS, **TRAINING_VARIANTS[variant]}
     data = Path(data_dir)
     arguments = ["--output_dir", str(output_dir), "--do_train", "--do_eval", "--train_file", str(data / "train"),
                  "--validation_file", str(data / "val"), "--source_lang", source_lang, "--target_lang", target_lang,
@@ -128,7 +144,7 @@ def score_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, split
 def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, output_dir, minutes: float,
                 splits: tuple[str, ...] = ("val",)) -> dict:
     """
-    Trains (or derives from the recipe's run) one variant and scores it on `splits`; returns its result, also
+    Trains (or derives from a training variant's run) one variant and scores it on `splits`; returns its result, also
     written to `<variant folder>/ablation_result.json`. A variant with a result file is not trained again: only the
     splits it lacks are scored.
     """
@@ -140,13 +156,13 @@ def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, o
     if result is not None and result["minutes"] != minutes:
         raise ValueError(f"{folder} holds a run of {result['minutes']} minutes, not {minutes}: variants are compared "
                          f"under one time limit; use another --output_dir for this one.")
-    recipe_folder = variant_folder(output_dir, RECIPE)
-    # the run that trained this variant's weights, the folder holding them, and how they are decoded
-    trained = folder if variant in TRAINING_VARIANTS else recipe_folder
-    model_dir = recipe_folder if variant in DECODING_VARIANTS else folder
+    # the training run this variant's weights come from, the folder holding them, and how they are decoded
+    trained = AVERAGED_VARIANTS.get(variant, BASELINE if variant in DECODING_VARIANTS else variant)
+    trained_folder = variant_folder(output_dir, trained)
+    model_dir = trained_folder if variant in DECODING_VARIANTS else folder
     decoding = DECODING_VARIANTS.get(variant, RECIPE_DECODING)
-    if variant not in TRAINING_VARIANTS:
-        run_variant(RECIPE, data_dir=data_dir, source_lang=source_lang, target_lang=target_lang,
+    if variant != trained:
+        run_variant(trained, data_dir=data_dir, source_lang=source_lang, target_lang=target_lang,
                     output_dir=output_dir, minutes=minutes, splits=())
     if result is None:
         if variant in TRAINING_VARIANTS:
@@ -155,9 +171,9 @@ def run_variant(variant: str, *, data_dir, source_lang: str, target_lang: str, o
                          "--overwrite_output_dir"]
             logger.info("%s: python %s %s", variant, TRAIN_SCRIPT, " ".join(arguments))
             subprocess.run([sys.executable, str(TRAIN_SCRIPT), *arguments], check=True)
-        elif variant == AVERAGED:
-            average_checkpoints(last_checkpoints(recipe_folder, AVERAGED_CHECKPOINTS), folder)
-        training = json.loads((trained / "all_results.json").read_text(encoding="utf-8"))
+        elif variant in AVERAGED_VARIANTS:
+            average_checkpoints(last_checkpoints(trained_folder, AVERAGED_CHECKPOINTS), folder)
+        training = json.loads((trained_folder / "all_results.json").read_text(encoding="utf-8"))
         result = {"variant": variant, "minutes": minutes, "epochs": training.get("epoch"),
                   "train_minutes": round(training.get("train_runtime", 0) / 60, 1), "decoding": decoding,
                   "date": time.strftime("%Y-%m-%d")}
