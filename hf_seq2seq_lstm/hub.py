@@ -199,9 +199,14 @@ def _read_run(output_dir, *, model_args, data_args, training_args, results, repo
         raise FileNotFoundError(f"{config_path} not found: save the model before writing its card.")
     data, training = _as_dict(data_args), _as_dict(training_args)
     results = read_results(folder) if results is None else dict(results)
+    config = read_json_object(config_path)
+    if config.get("model_type") != Seq2SeqLSTMConfig.model_type:
+        # from_dict would read another model's config as a default one of ours, and the card would describe that
+        raise ValueError(f"{config_path} is the config of a {config.get('model_type')!r} model, not of a "
+                         f"{Seq2SeqLSTMConfig.model_type!r} one: model cards are written for hf-seq2seq-lstm models.")
     state_path = folder / "trainer_state.json"
     return _Run(
-        folder=folder, config=Seq2SeqLSTMConfig.from_dict(read_json_object(config_path)), model=_as_dict(model_args),
+        folder=folder, config=Seq2SeqLSTMConfig.from_dict(config), model=_as_dict(model_args),
         data=data, training=training, results=results,
         trainer_state=read_json_object(state_path) if os.path.lexists(state_path) else {},
         task=_task_kind(data, results), builtin_task=_builtin_task(data),
@@ -538,7 +543,11 @@ def _render(template_path, card_data: ModelCardData, values: dict) -> ModelCard:
     # value into empty text and drop the template's last newline: here a misspelt placeholder raises instead of
     # blanking a section, and the card ends with its newline.
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    template = environment.from_string(Path(template_path).read_text(encoding="utf-8"))
+    try:
+        template = environment.from_string(read_text_file(template_path))
+    except jinja2.TemplateSyntaxError as error:
+        raise ValueError(f"Model card template {os.fspath(template_path)!r}, line {error.lineno}: {error.message}; fix "
+                         f"the template (Jinja syntax).") from None
     try:
         return ModelCard(template.render(card_data=card_data.to_yaml(), **values))
     except jinja2.UndefinedError as error:

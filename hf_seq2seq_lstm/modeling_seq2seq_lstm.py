@@ -27,6 +27,7 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import ModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
 from transformers.processing_utils import Unpack
+from transformers.pytorch_utils import move_to_device
 from transformers.utils import (
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
@@ -1359,6 +1360,40 @@ class Seq2SeqLSTMForConditionalGeneration(Seq2SeqLSTMPreTrainedModel, Generation
         if lean is None and getattr(config, "lean_beam_search", True) is False:
             return False
         return mode == GenerationMode.BEAM_SEARCH
+
+    def prepare_inputs_for_generation(
+        self,
+        input_ids: torch.LongTensor,
+        next_sequence_length: int | None = None,
+        past_key_values: Seq2SeqLSTMCache | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        is_first_iteration: bool | None = False,
+        **kwargs,
+    ) -> dict:
+        """
+        The model inputs of one generation step, as [`~GenerationMixin.prepare_inputs_for_generation`] makes them
+        for this model, with less work per generated token: the generic one also handles position ids, 4D masks
+        of compilable caches and multimodal inputs, none of which this model has, and inspects `forward`'s
+        signature on every call of a remote-code model (which this one is, once registered for the Auto classes).
+
+        `input_ids` (the target prefix, `(B, T)`) become `decoder_input_ids`, its last `next_sequence_length`
+        tokens; `attention_mask` is the source's; every other keyword (`encoder_outputs`, `use_cache`,
+        `decoder_attention_mask`, `output_attentions`, ...) is passed on, except `labels`.
+        """
+        if next_sequence_length is not None:
+            input_ids = input_ids[:, -next_sequence_length:]
+        model_inputs = {key: value for key, value in kwargs.items() if key != "labels"}
+        model_inputs["decoder_input_ids"] = input_ids.contiguous()
+        if past_key_values is not None:
+            model_inputs["past_key_values"] = past_key_values
+        if attention_mask is not None:
+            model_inputs["attention_mask"] = attention_mask
+        device = self.device
+        if device.type != "meta" and input_ids.device != device:
+            # as the generic one: the caller may keep the inputs on another device than the model between steps
+            model_inputs = move_to_device(model_inputs, device)
+        return model_inputs
 
     def logits(self, decoder_outputs: torch.Tensor) -> torch.Tensor:
         """(B, T, H) decoder outputs -> (B, T, V) logits."""

@@ -547,6 +547,21 @@ def test_model_card_metadata_and_model_index(saved, tmp_path):
     assert "# else" in set_card_repo_id(card, "someone/else")
 
 
+def test_model_card_refuses_a_bad_template_and_another_models_config(saved, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(saved["joint"].folder, folder)
+    template = tmp_path / "card.md"
+    template.write_text("---\n{{ card_data }}\n---\n\n# {{ model_name }\n")
+    with pytest.raises(ValueError, match=r"card.md', line 5: .*fix the template"):
+        render_model_card(folder, template=template)
+    with pytest.raises(ValueError, match="missing.md' does not exist"):
+        render_model_card(folder, template=tmp_path / "missing.md")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "model_type": "marian"}))
+    with pytest.raises(ValueError, match="config of a 'marian' model, not of a 'seq2seq_lstm' one"):
+        render_model_card(folder)
+
+
 def metadata_load_text(card: str) -> dict:
     import yaml
 

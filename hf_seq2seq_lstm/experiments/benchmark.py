@@ -46,6 +46,7 @@ import torch
 from ..allocator import MALLOC_ENVIRONMENT, reuse_freed_memory
 from ..configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from ..data import load_text_pairs
+from ..files import atomic_write_json
 from ..inference import length_sorted_batches
 from ..modeling_seq2seq_lstm import Seq2SeqLSTMForConditionalGeneration
 from . import MULTI30K, opennmt
@@ -324,7 +325,7 @@ def generation_seconds(generate, batches: list[dict], num_beams: int, new_tokens
 def time_generate(model, inputs: dict, new_tokens: int, use_cache: bool, repeats: int = 1,
                   **generate_kwargs) -> tuple[float, torch.Tensor]:
     """The median seconds of `repeats` `model.generate(**inputs)` calls of at most new_tokens new tokens (exactly as
-    many with `eos_token_id=None` or `min_new_tokens=new_tokens`), with the cache or without, and the last output."""
+    many with `eos_token_id=None`), with the cache or without, and the last output."""
     times, output = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -460,7 +461,7 @@ def run_benchmark(settings: BenchmarkSettings, worker_script: Path) -> dict:
     }
     print_report(report)
     Path(settings.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(settings.json).write_text(json.dumps(report, indent=2))
+    atomic_write_json(settings.json, report)
     print(f"\nJSON: {settings.json}")
     return report
 
@@ -605,8 +606,8 @@ def run_cache_benchmark(settings: CacheBenchmarkSettings) -> dict:
               "attention_mask": torch.ones(shape, dtype=torch.long)}
 
     def exactly(new_tokens: int, use_cache: bool, repeats: int):
-        return time_generate(model, inputs, new_tokens, use_cache, repeats, min_new_tokens=new_tokens,
-                             do_sample=False)
+        # no end-of-sequence token, so exactly `new_tokens` (a min_new_tokens processor would add timed work per step)
+        return time_generate(model, inputs, new_tokens, use_cache, repeats, eos_token_id=None)
 
     exactly(5, use_cache=True, repeats=1)  # warm-up (allocator, thread pool)
     cached_s, cached = exactly(settings.new_tokens, use_cache=True, repeats=settings.repeats)
