@@ -396,3 +396,29 @@ def test_labels_and_decoder_inputs_of_different_lengths_get_a_clear_error():
     with pytest.raises(ValueError, match=r"labels \(1, 3\) and decoder_input_ids \(1, 2\) differ in shape"):
         model(input_ids=torch.tensor([[5, 6]]), decoder_input_ids=torch.tensor([[1, 5]]),
               labels=torch.tensor([[5, 6, 2]]))
+
+
+@pytest.mark.parametrize("step", ["prefill", "cached step"])
+def test_generation_step_inputs_are_those_of_generation_mixin(step):
+    """Our lean `prepare_inputs_for_generation` gives the model the same inputs as transformers' generic one."""
+    from transformers import GenerationMixin
+
+    model = make_model().eval()
+    input_ids, attention_mask = padded_batch()
+    encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask)
+    prefix = torch.tensor([[1], [1], [1], [1]]) if step == "prefill" else torch.tensor([[1, 5, 6]] * 4)
+    kwargs = {"encoder_outputs": encoder_outputs, "attention_mask": attention_mask, "use_cache": True,
+              "output_attentions": False, "labels": prefix, "decoder_attention_mask": torch.ones_like(prefix)}
+    if step == "cached step":
+        with torch.no_grad():
+            prefill = {key: value for key, value in kwargs.items() if key not in ("labels", "decoder_attention_mask")}
+            kwargs["past_key_values"] = model(decoder_input_ids=prefix[:, :-1], **prefill).past_key_values
+        kwargs["next_sequence_length"] = 1
+    ours = model.prepare_inputs_for_generation(prefix, **kwargs)
+    generic = GenerationMixin.prepare_inputs_for_generation(model, prefix, **kwargs)
+    assert ours.keys() == generic.keys() and "labels" not in ours
+    for key, value in ours.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, generic[key]) and value.is_contiguous(), key
+        else:
+            assert value is generic[key], key
