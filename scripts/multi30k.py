@@ -36,8 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--minutes", type=bounded(float, 0, exclusive=True), default=20,
                         help="training time limit of every variant (default 20)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(ABLATION), metavar="VARIANT",
-                        help=f"one or more of {', '.join(map(repr, VARIANTS))}; default: all but the last two "
-                             f"(the recipe's own runs)")
+                        help=f"one or more of {', '.join(map(repr, VARIANTS))}; default: the ablation from the "
+                             f"baseline, {', '.join(map(repr, ABLATION))}")
     parser.add_argument("--splits", nargs="+", choices=["val", "test2016"], default=["val"],
                         help="scored splits (default val: choose on val, report test2016 for the chosen recipe only)")
     args = parser.parse_args(argv)
