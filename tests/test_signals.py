@@ -177,6 +177,8 @@ def test_under_torchrun_a_signal_to_one_process_stops_every_process_at_the_same_
 def test_handlers_are_restored_and_a_signal_no_step_acted_on_goes_to_the_previous_handler():
     received = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    # what SIGINT had before (Python's default_int_handler; SIG_IGN in a process started in the background)
+    previous_int = signal.getsignal(signal.SIGINT)
     try:
         callback = CheckpointOnSignalCallback()
         with callback.handling_signals():
@@ -185,7 +187,7 @@ def test_handlers_are_restored_and_a_signal_no_step_acted_on_goes_to_the_previou
             assert received == [] and callback.received == signal.SIGTERM
         # training ended before a step end saw it: the previous handler gets it now, once
         assert received == [signal.SIGTERM]
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is previous_int
         assert callback.stopped_at is None and callback.exit_status is None
     finally:
         signal.signal(signal.SIGTERM, previous)
