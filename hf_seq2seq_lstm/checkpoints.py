@@ -24,6 +24,7 @@ __all__ = [
     "CheckpointError",
     "average_checkpoints",
     "check_model_folder",
+    "check_model_type",
     "checkpoint_problem",
     "complete_checkpoints",
     "find_resumable_checkpoint",
@@ -81,6 +82,24 @@ def _safetensors_problem(path: str) -> str | None:
     return None
 
 
+def check_model_type(config, folder: str | os.PathLike) -> None:
+    """
+    Refuses the content of `folder`'s config.json unless it describes a seq2seq_lstm model (`from_dict` would read
+    another model's config as a default one of ours).
+
+    Raises:
+        `CheckpointError`: naming the model the folder holds.
+    """
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type != "seq2seq_lstm":
+        architectures = config.get("architectures") if isinstance(config, dict) else None
+        raise CheckpointError(
+            f"{os.fspath(folder)} holds a {model_type or 'model without a model_type'!r} model (architectures "
+            f"{architectures}), not a seq2seq_lstm one: config.json must say \"model_type\": \"seq2seq_lstm\". Pass a "
+            f"model saved by this package."
+        )
+
+
 def check_model_folder(path: str | os.PathLike) -> None:
     """
     Checks a local saved-model folder before loading it: a `config.json` that is JSON and describes a seq2seq_lstm
@@ -103,14 +122,7 @@ def check_model_folder(path: str | os.PathLike) -> None:
     except ValueError as error:
         raise CheckpointError(f"{config_file} is not valid JSON ({error}); the file is corrupted: re-save or "
                               f"re-download the model.") from error
-    model_type = config.get("model_type") if isinstance(config, dict) else None
-    if model_type != "seq2seq_lstm":
-        architectures = config.get("architectures") if isinstance(config, dict) else None
-        raise CheckpointError(
-            f"{folder} holds a {model_type or 'model without a model_type'!r} model (architectures {architectures}), "
-            f"not a seq2seq_lstm one: config.json must say \"model_type\": \"seq2seq_lstm\". Pass a model saved by "
-            f"this package."
-        )
+    check_model_type(config, folder)
     files = _safetensors_files(folder)
     if files is None:
         pickles = [name for name in PICKLE_WEIGHTS if os.path.isfile(os.path.join(folder, name))]

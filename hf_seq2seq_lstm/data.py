@@ -39,9 +39,9 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "SPLITS",
     "bucketed_batches",
-    "in_random_order",
     "check_input_path",
     "encode_truncated",
+    "in_random_order",
     "load_text_pairs",
     "read_lines",
     "read_text_lines",

@@ -32,6 +32,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData, get_local_safe
 from huggingface_hub.errors import NotASafetensorsRepoError
 
 from . import tasks
+from .checkpoints import check_model_type
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
 from .data import check_input_path, text_task
 from .files import atomic_write_text
@@ -200,10 +201,7 @@ def _read_run(output_dir, *, model_args, data_args, training_args, results, repo
     data, training = _as_dict(data_args), _as_dict(training_args)
     results = read_results(folder) if results is None else dict(results)
     config = read_json_object(config_path)
-    if config.get("model_type") != Seq2SeqLSTMConfig.model_type:
-        # from_dict would read another model's config as a default one of ours, and the card would describe that
-        raise ValueError(f"{config_path} is the config of a {config.get('model_type')!r} model, not of a "
-                         f"{Seq2SeqLSTMConfig.model_type!r} one: model cards are written for hf-seq2seq-lstm models.")
+    check_model_type(config, folder)  # the folder may hold no weights yet: the card then counts none
     state_path = folder / "trainer_state.json"
     return _Run(
         folder=folder, config=Seq2SeqLSTMConfig.from_dict(config), model=_as_dict(model_args),

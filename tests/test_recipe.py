@@ -4,6 +4,7 @@ are not run twice, and are compared under one time limit only."""
 
 import json
 import random
+import shlex
 
 import pytest
 
@@ -15,7 +16,6 @@ TINY_BASELINE = {**recipe.BASELINE_FLAGS, "vocab_size": "60", "embedding_size": 
                "num_train_epochs": "4", "per_device_train_batch_size": "16", "warmup_steps": "0",
                "learning_rate": "1e-2", "logging_steps": "1", "report_to": "none"}
 MINUTES = 10.0  # never reached: 4 epochs of 4 steps end first
-RECIPE_AVERAGED = f"{recipe.RECIPE}, {recipe.AVERAGED}"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def ablation(data_dir, tmp_path_factory):
         patch.setattr(recipe, "BASELINE_FLAGS", TINY_BASELINE)
         results = {variant: recipe.run_variant(variant, data_dir=data_dir, source_lang="de", target_lang="en",
                                                output_dir=output_dir, minutes=MINUTES)
-                   for variant in (recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", RECIPE_AVERAGED)}
+                   for variant in (recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", recipe.RECIPE_AVERAGED)}
     return output_dir, results
 
 
@@ -55,7 +55,7 @@ def test_each_variant_is_trained_or_derived_and_scored_on_val(ablation):
     assert (averaged / "model.safetensors").is_file() and (averaged / "tokenizer.json").is_file()
     table = recipe.results_table(output_dir).splitlines()
     assert [line.split(" | ")[0].lstrip("| ") for line in table[2:]] == [
-        recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", recipe.RECIPE, RECIPE_AVERAGED]
+        recipe.BASELINE, "dropout 0.2", recipe.AVERAGED, "greedy", recipe.RECIPE, recipe.RECIPE_AVERAGED]
     assert f"{results['dropout 0.2']['val_bleu']:.2f}" in table[3]
 
 
@@ -73,8 +73,8 @@ def test_the_recipe_is_the_baseline_with_token_batches_and_averages_its_own_last
     trained = recipe.variant_folder(output_dir, recipe.RECIPE)
     state = json.loads((trained / "trainer_state.json").read_text())
     assert state["global_step"] == 4  # 64 short pairs fit one batch of 3,000 tokens: one step per epoch
-    averaged = json.loads((recipe.variant_folder(output_dir, RECIPE_AVERAGED) / "config.json").read_text())
-    assert averaged["hidden_size"] == 16 and results[RECIPE_AVERAGED]["epochs"] == 4
+    averaged = json.loads((recipe.variant_folder(output_dir, recipe.RECIPE_AVERAGED) / "config.json").read_text())
+    assert averaged["hidden_size"] == 16 and results[recipe.RECIPE_AVERAGED]["epochs"] == 4
     # all of the last 3 epochs were kept to average, whichever epoch was best
     assert sorted(int(path.name.split("-")[1]) for path in trained.glob("checkpoint-*"))[-3:] == [2, 3, 4]
 
@@ -109,3 +109,9 @@ def test_script_refuses_an_unknown_variant_and_missing_data(tmp_path, capsys):
     assert stopped.value.code == 2 and "invalid choice: 'bigger'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="train.de.*does not exist"):
         script.main(["--output_dir", str(tmp_path), "--data_dir", str(tmp_path / "none")])
+
+
+def test_the_recipe_script_runs_the_recipe_and_its_average():
+    script = (REPO_ROOT / "scripts" / "recipes" / "multi30k.sh").read_text()
+    line = next(line for line in script.splitlines() if "--variants" in line)
+    assert shlex.split(line.split("--variants", 1)[1].split("--splits")[0]) == [recipe.RECIPE, recipe.RECIPE_AVERAGED]

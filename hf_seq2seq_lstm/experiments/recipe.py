@@ -31,9 +31,9 @@ from . import REPO_ROOT
 logger = logging.getLogger(__name__)
 
 __all__ = ["ABLATION", "AVERAGED", "AVERAGED_CHECKPOINTS", "AVERAGED_VARIANTS", "BASELINE", "BASELINE_FLAGS",
-           "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_DECODING", "RECIPE_FLAGS", "RECIPE_VARIANTS",
-           "RESULT_FILE", "TOKEN_BATCHES", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS", "results_table",
-           "run_variant", "score_model", "train_arguments", "variant_folder"]
+           "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_AVERAGED", "RECIPE_DECODING", "RECIPE_FLAGS",
+           "RECIPE_VARIANTS", "RESULT_FILE", "TOKEN_BATCHES", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS",
+           "results_table", "run_variant", "score_model", "train_arguments", "variant_folder"]
 
 # The repository's training script: the ablation runs each variant as a user runs the recipe, in its own process.
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
@@ -93,7 +93,8 @@ TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for nam
 
 AVERAGED = f"average of the last {AVERAGED_CHECKPOINTS} checkpoints"
 # Variant name -> the training variant whose last checkpoints it averages.
-AVERAGED_VARIANTS = {AVERAGED: BASELINE, f"{RECIPE}, {AVERAGED}": RECIPE}
+RECIPE_AVERAGED = f"{RECIPE}, {AVERAGED}"
+AVERAGED_VARIANTS = {AVERAGED: BASELINE, RECIPE_AVERAGED: RECIPE}
 # How every variant decodes, and the decoding variants of the baseline's model (generate() settings).
 RECIPE_DECODING = {"num_beams": 5}
 DECODING_VARIANTS = {
@@ -105,7 +106,7 @@ DECODING_VARIANTS = {
 # The ablation (what scripts/multi30k.py runs by default), then the recipe's own runs (scripts/recipes/multi30k.sh).
 ABLATION = (*(variant for variant in TRAINING_VARIANTS if variant != RECIPE and variant not in RECIPE_VARIANTS),
             AVERAGED, *DECODING_VARIANTS)
-VARIANTS = (*ABLATION, RECIPE, f"{RECIPE}, {AVERAGED}", *RECIPE_VARIANTS)
+VARIANTS = (*ABLATION, RECIPE, RECIPE_AVERAGED, *RECIPE_VARIANTS)
 RESULT_FILE = "ablation_result.json"
 MAX_NEW_TOKENS = 80
 
