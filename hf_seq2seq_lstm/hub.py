@@ -160,8 +160,19 @@ def count_parameters(folder) -> int | None:
 
 
 def read_results(folder) -> dict:
+    """The folder's `all_results.json` (metric name -> number, as Trainer writes it); {} without one."""
     path = Path(folder) / RESULTS_NAME
-    return read_json_object(path) if os.path.lexists(path) else {}
+    return _check_results(read_json_object(path), repr(os.fspath(path))) if os.path.lexists(path) else {}
+
+
+def _check_results(results: dict, where: str) -> dict:
+    """`results` if every value is a number (the card formats and rounds them); else a one-line error naming the
+    first metric that is not, in `where`."""
+    for name, value in results.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: {name!r} is {value!r}, not a number: metrics are numbers, as Trainer writes "
+                             f"them; fix or remove that entry.")
+    return results
 
 
 @dataclasses.dataclass
@@ -199,7 +210,7 @@ def _read_run(output_dir, *, model_args, data_args, training_args, results, repo
     if not os.path.lexists(config_path):
         raise FileNotFoundError(f"{config_path} not found: save the model before writing its card.")
     data, training = _as_dict(data_args), _as_dict(training_args)
-    results = read_results(folder) if results is None else dict(results)
+    results = read_results(folder) if results is None else _check_results(dict(results), "results")
     config = read_json_object(config_path)
     check_model_type(config, folder)  # the folder may hold no weights yet: the card then counts none
     state_path = folder / "trainer_state.json"

@@ -547,7 +547,7 @@ def test_model_card_metadata_and_model_index(saved, tmp_path):
     assert "# else" in set_card_repo_id(card, "someone/else")
 
 
-def test_model_card_refuses_a_bad_template_and_another_models_config(saved, tmp_path):
+def test_model_card_refuses_a_bad_template_non_numeric_results_and_another_models_config(saved, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(saved["joint"].folder, folder)
     template = tmp_path / "card.md"
@@ -556,6 +556,12 @@ def test_model_card_refuses_a_bad_template_and_another_models_config(saved, tmp_
         render_model_card(folder, template=template)
     with pytest.raises(ValueError, match="missing.md' does not exist"):
         render_model_card(folder, template=tmp_path / "missing.md")
+    (folder / "all_results.json").write_text(json.dumps({"eval_bleu": "high", "epoch": 3}))
+    with pytest.raises(ValueError, match=r"all_results.json': 'eval_bleu' is 'high', not a number"):
+        render_model_card(folder)
+    with pytest.raises(ValueError, match=r"^results: 'eval_bleu' is None, not a number"):
+        render_model_card(folder, results={"eval_bleu": None})
+    (folder / "all_results.json").unlink()
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "model_type": "marian"}))
     with pytest.raises(ValueError, match="holds a 'marian' model .*, not a seq2seq_lstm one"):
