@@ -92,6 +92,7 @@ RECIPE_FLAGS = {flag: value for flag, value in {**BASELINE_FLAGS, **TRAINING_VAR
 RECIPE_VARIANTS = {
     f"{RECIPE}, dropout 0.3": {"dropout": "0.3"},  # the recipe before dropout 0.4 won
     f"{RECIPE}, embeddings 512": {"embedding_size": "512"},
+    f"{RECIPE}, dropout 0.5": {"dropout": "0.5"},
 }
 TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for name, changes in RECIPE_VARIANTS.items()})
 
