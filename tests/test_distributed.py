@@ -50,6 +50,18 @@ def single_process_run(fixed, tmp_path_factory):
     return output_dir
 
 
+# What a process that died says about why: Python's traceback, or C++'s `terminate called after throwing ...` and
+# `what(): ...` from gloo (which ends the process with SIGABRT), lines a plain tail of the log buries under the
+# other process's output.
+WHY_A_PROCESS_DIED = ("Traceback", "Error", "terminate called", "what():", "Signal ", "exitcode")
+
+
+def failure_report(log: str) -> str:
+    """The lines of a failed launch's `log` that say why a process died, then its last 2,000 characters."""
+    reasons = [line for line in log.splitlines() if any(marker in line for marker in WHY_A_PROCESS_DIED)]
+    return "\n".join(reasons[:40]) + "\n...\n" + log[-2000:]
+
+
 def launch(launcher, script, args, timeout=300):
     return subprocess.run([*LAUNCHERS[launcher], script, *args], capture_output=True, text=True, timeout=timeout,
                           env=subprocess_env(), cwd=REPO_ROOT)
@@ -62,7 +74,7 @@ def test_two_ddp_processes_match_one_process_with_the_same_global_batch(fixed, s
     result = launch(launcher, TRAIN_SCRIPT, [*fixed_data_args(*fixed, batch_size=4), *COMMON, "--output_dir",
                                              str(output_dir), "--log_level", "info"])
     log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-3000:]
+    assert result.returncode == 0, failure_report(log)
 
     # it really ran as 2 processes of 4 examples each
     assert "Total train batch size (w. parallel, distributed & accumulation) = 8" in log
