@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["ABLATION", "AVERAGED", "AVERAGED_CHECKPOINTS", "AVERAGED_VARIANTS", "BASELINE", "BASELINE_FLAGS",
            "DECODING_VARIANTS", "MAX_NEW_TOKENS", "RECIPE", "RECIPE_AVERAGED", "RECIPE_DECODING", "RECIPE_FLAGS",
            "RECIPE_VARIANTS", "RESULT_FILE", "TOKEN_BATCHES", "TRAINING_VARIANTS", "TRAIN_SCRIPT", "VARIANTS",
-           "results_table", "run_variant", "score_model", "train_arguments", "variant_folder"]
+           "averaged_variant", "results_table", "run_variant", "score_model", "train_arguments", "variant_folder"]
 
 # The repository's training script: the ablation runs each variant as a user runs the recipe, in its own process.
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
@@ -100,11 +100,18 @@ RECIPE_VARIANTS = {
 TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for name, changes in RECIPE_VARIANTS.items()})
 
 AVERAGED = f"average of the last {AVERAGED_CHECKPOINTS} checkpoints"
-RECIPE_AVERAGED = f"{RECIPE}, {AVERAGED}"
+
+
+def averaged_variant(variant: str) -> str:
+    """The name of the variant averaging the last checkpoints of the recipe or of one of its variants."""
+    return f"{variant}, {AVERAGED}"
+
+
+RECIPE_AVERAGED = averaged_variant(RECIPE)
 # Variant name -> the training variant whose last checkpoints it averages: the baseline's, the recipe's, and each
 # variant of the recipe's (whether averaging helps depends on how the run ended).
-AVERAGED_VARIANTS = {AVERAGED: BASELINE, RECIPE_AVERAGED: RECIPE,
-                     **{f"{variant}, {AVERAGED}": variant for variant in RECIPE_VARIANTS}}
+AVERAGED_VARIANTS = {AVERAGED: BASELINE,
+                     **{averaged_variant(variant): variant for variant in (RECIPE, *RECIPE_VARIANTS)}}
 # How every variant decodes, and the decoding variants of the baseline's model (generate() settings).
 RECIPE_DECODING = {"num_beams": 5}
 DECODING_VARIANTS = {
@@ -116,8 +123,8 @@ DECODING_VARIANTS = {
 # The ablation (what scripts/multi30k.py runs by default), then the recipe's own runs (scripts/recipes/multi30k.sh).
 ABLATION = (*(variant for variant in TRAINING_VARIANTS if variant != RECIPE and variant not in RECIPE_VARIANTS),
             AVERAGED, *DECODING_VARIANTS)
-VARIANTS = (*ABLATION, RECIPE, RECIPE_AVERAGED,
-            *(name for variant in RECIPE_VARIANTS for name in (variant, f"{variant}, {AVERAGED}")))
+VARIANTS = (*ABLATION,
+            *(name for variant in (RECIPE, *RECIPE_VARIANTS) for name in (variant, averaged_variant(variant))))
 RESULT_FILE = "ablation_result.json"
 MAX_NEW_TOKENS = 80
 
