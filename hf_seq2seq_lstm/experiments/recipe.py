@@ -96,6 +96,8 @@ RECIPE_VARIANTS = {
     f"{RECIPE}, dropout 0.4": {"dropout": "0.4"},  # the recipe before dropout 0.5 won
     # compared with the recipe of dropout 0.4, which it lost to
     f"{RECIPE}, dropout 0.4, embeddings 512": {"dropout": "0.4", "embedding_size": "512"},
+    # won the 20-minute ablation by 1.65 (and by ~1 greedy BLEU epoch for epoch); not yet run at the full limit
+    f"{RECIPE}, label smoothing 0.2": {"label_smoothing": "0.2"},
 }
 TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for name, changes in RECIPE_VARIANTS.items()})
 
