@@ -91,7 +91,7 @@ RECIPE_FLAGS = {flag: value for flag, value in {**BASELINE_FLAGS, **TRAINING_VAR
 # Variants of the recipe itself, compared with it at its own time limit: what regularization and size are worth
 # shows in the recipe's epochs 10-20, where val loss flattens or turns, which a 20-minute run from the baseline
 # (7-11 epochs) never reaches.
-# Each name spells out every flag in which it differs from the recipe of today, so that the README's commands for
+# Each name spells out every flag in which it differs from the current recipe, so that the README's commands for
 # the earlier recipes keep running what they ran.
 RECIPE_VARIANTS = {
     f"{RECIPE}, label smoothing 0.1": {"label_smoothing": "0.1"},  # the recipe before label smoothing 0.2 won
