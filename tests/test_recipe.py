@@ -74,6 +74,9 @@ def test_the_recipe_is_the_baseline_with_what_won_and_averages_its_own_last_chec
     assert value == {"--embedding_size": "512", "--dropout": "0.4", "--label_smoothing": "0.1",
                      "--max_tokens_per_batch": "3000", "--learning_rate": "3.4e-3"}
     assert recipe.RECIPE not in recipe.ABLATION and "recipe, label smoothing 0.1" not in recipe.ABLATION
+    vocabulary = recipe.train_arguments("recipe, separate vocabularies 4k", "data", "de", "en", "out", 60)
+    assert vocabulary[vocabulary.index("--vocab_size") + 1] == "4000" \
+        and vocabulary[vocabulary.index("--label_smoothing") + 1] == "0.2"
     # every variant of the recipe has its average too
     assert recipe.AVERAGED_VARIANTS["recipe, label smoothing 0.1, average of the last 3 checkpoints"] \
         == "recipe, label smoothing 0.1"

@@ -101,6 +101,8 @@ RECIPE_VARIANTS = {
     # compared with the recipe of dropout 0.4, which it lost to
     f"{RECIPE}, label smoothing 0.1, dropout 0.4, embeddings 512": {"label_smoothing": "0.1", "dropout": "0.4",
                                                                     "embedding_size": "512"},
+    # 4k separate vocabularies won +0.70 in the 20-minute ablation, and a smaller output layer makes epochs cheaper
+    f"{RECIPE}, separate vocabularies 4k": {"vocab_size": "4000"},
 }
 TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for name, changes in RECIPE_VARIANTS.items()})
 
