@@ -421,7 +421,8 @@ def _pairs_from_records(
     first_where = None
     for where, record in records:
         if not isinstance(record, dict):
-            raise ValueError(f"{where}: {_kind(record)} is not a row; give each row as an object {{column: value}}.")
+            raise ValueError(f"{where}: {json_kind(record)} is not a row; give each row as an object "
+                             f"{{column: value}}.")
         if plain:
             holder = record
         else:
@@ -429,7 +430,7 @@ def _pairs_from_records(
             holder = record["translation"]
             if holder is not None and not isinstance(holder, dict):
                 raise ValueError(
-                    f"{where}, column 'translation': {_kind(holder)} is not a translation; give an object "
+                    f"{where}, column 'translation': {json_kind(holder)} is not a translation; give an object "
                     '{"language": "text", ...}.'
                 )
         if holder is None:  # `"translation": null` is a missing pair, like a null text
@@ -474,8 +475,8 @@ def _check_keys(where: str, found: Iterable[str], wanted: Iterable[str], kind: s
     raise ValueError(f"{where}: {problem}. {fix}")
 
 
-def _kind(value: object) -> str:
-    """What a JSON-like value is, for error messages: "a list", "an object", "a boolean", ..."""
+def json_kind(value: object) -> str:
+    """What a JSON-like value is, for error messages: "a list", "an object", "a number", "null", ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -486,7 +487,9 @@ def _kind(value: object) -> str:
         return "an object"
     if isinstance(value, str):
         return "a string"
-    return f"a {type(value).__name__}"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a value of type {type(value).__name__}"
 
 
 def _as_text(value: object, where: str) -> str | None:
@@ -505,7 +508,7 @@ def _as_text(value: object, where: str) -> str | None:
         fix = f'Write it as a string ("{shown}") if it is meant as text, or choose the text column or language.'
     else:
         fix = "Give each source and target as one string (or number)."
-    raise ValueError(f"{where}: {_kind(value)} ({shown}) is not text. {fix}")
+    raise ValueError(f"{where}: {json_kind(value)} ({shown}) is not text. {fix}")
 
 
 def _select_pairs(

@@ -34,7 +34,7 @@ from huggingface_hub.errors import NotASafetensorsRepoError
 from . import tasks
 from .checkpoints import check_model_type
 from .configuration_seq2seq_lstm import Seq2SeqLSTMConfig
-from .data import check_input_path, text_task
+from .data import check_input_path, json_kind, text_task
 from .files import atomic_write_text
 from .tokenization_seq2seq_lstm import TARGET_TOKENIZER_FILE
 
@@ -108,9 +108,8 @@ def read_json_object(path: str | os.PathLike) -> dict:
     except ValueError as error:
         raise ValueError(f"{os.fspath(path)!r} is not valid JSON ({error}): fix the file or save it again.") from None
     if not isinstance(value, dict):
-        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
-        raise ValueError(f"{os.fspath(path)!r} holds {kind}, not a JSON object ({{...}}): fix the file or save it "
-                         f"again.")
+        raise ValueError(f"{os.fspath(path)!r} holds {json_kind(value)}, not a JSON object ({{...}}): fix the file or "
+                         f"save it again.")
     return value
 
 

@@ -221,7 +221,21 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
         super()._push_from_checkpoint(checkpoint_folder)
 
 
-class TimeLimitCallback(TrainerCallback):
+class _StopAtStepEndCallback(TrainerCallback):
+    """Base of the callbacks that stop training at a step's end, having had that step saved (and perhaps evaluated)
+    there: `stopped_at` is the step. The end of the epoch that the stop brings about would evaluate and save the same
+    step again, which only delays the stop and writes a second checkpoint of one step (counted twice by an average
+    of the last checkpoints): here it does neither."""
+
+    stopped_at: int | None = None
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.stopped_at == state.global_step:
+            control.should_evaluate = False
+            control.should_save = False
+
+
+class TimeLimitCallback(_StopAtStepEndCallback):
     """Ends training once `minutes` of wall time have passed, with the final evaluation and checkpoint of a normal
     end, so a recipe can promise "trained in at most N minutes" on any machine. Each step is evaluated and saved at
     most once: when an epoch's own evaluation and checkpoint carry the run past the limit, training stops right
@@ -259,15 +273,8 @@ class TimeLimitCallback(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         self._stop_at_limit(state, control)  # the checkpoint just written is the last
 
-    def on_epoch_end(self, args, state, control, **kwargs):
-        if self.stopped_at == state.global_step:
-            # The stop at this step's end has evaluated and saved it; the epoch's end (which the stop brings about)
-            # would do both again.
-            control.should_evaluate = False
-            control.should_save = False
 
-
-class CheckpointOnSignalCallback(TrainerCallback):
+class CheckpointOnSignalCallback(_StopAtStepEndCallback):
     """
     Turns SIGTERM and SIGINT (Ctrl-C) during training into a clean stop: the optimizer step under way is finished,
     a complete checkpoint of it is written (Trainer's own, as for `save_steps`, so resuming from it continues exactly
@@ -349,10 +356,3 @@ class CheckpointOnSignalCallback(TrainerCallback):
             # No process leaves before the main one has written the checkpoint: when one worker exits, torchrun
             # sends SIGTERM to the others (ignored here) and SIGKILL a while later, which would cut a long save short.
             dist.barrier()
-
-    def on_epoch_end(self, args, state, control, **kwargs):
-        if self.stopped_at is not None:
-            # The epoch ends because training stopped: its checkpoint is written, and its evaluation would only delay
-            # the stop.
-            control.should_save = False
-            control.should_evaluate = False

@@ -180,7 +180,7 @@ def test_push_accepts_name_and_namespace_name(push, model_folder, capsys):
 
 
 @pytest.mark.parametrize("content, problem", [
-    (b'{"model_type": "seq2seq_lstm",', " is not valid JSON"), (b"[1, 2]", " holds an array, not a JSON object"),
+    (b'{"model_type": "seq2seq_lstm",', " is not valid JSON"), (b"[1, 2]", " holds a list, not a JSON object"),
     (b'"seq2seq_lstm"', " holds a string, not a JSON object"), (b"", " is empty"),
     (b'{"a": "\xff"}', ", line 1: bytes that are not valid UTF-8"),
 ])

@@ -65,21 +65,22 @@ def test_the_recipe_is_the_baseline_with_what_won_and_averages_its_own_last_chec
     assert "train_sampling_strategy" not in recipe.RECIPE_FLAGS
     assert {flag: value for flag, value in recipe.RECIPE_FLAGS.items() if recipe.BASELINE_FLAGS.get(flag) != value} \
         == {"max_tokens_per_batch": "3000", "learning_rate": "3.4e-3", "warmup_steps": "170", "dropout": "0.5",
-            "label_smoothing": "0.2"}
+            "label_smoothing": "0.2", "vocab_size": "4000"}
     # a variant of the recipe changes the recipe, not the baseline; the default ablation runs neither
-    arguments = recipe.train_arguments("recipe, label smoothing 0.1, dropout 0.4, embeddings 512", "data", "de", "en",
-                                       "out", 60)
+    arguments = recipe.train_arguments("recipe, separate vocabularies 8k, label smoothing 0.1, dropout 0.4, embeddings "
+                                       "512", "data", "de", "en", "out", 60)
     value = {flag: arguments[arguments.index(flag) + 1] for flag in
-             ("--embedding_size", "--dropout", "--label_smoothing", "--max_tokens_per_batch", "--learning_rate")}
-    assert value == {"--embedding_size": "512", "--dropout": "0.4", "--label_smoothing": "0.1",
+             ("--embedding_size", "--dropout", "--label_smoothing", "--vocab_size", "--max_tokens_per_batch",
+              "--learning_rate")}
+    assert value == {"--embedding_size": "512", "--dropout": "0.4", "--label_smoothing": "0.1", "--vocab_size": "8000",
                      "--max_tokens_per_batch": "3000", "--learning_rate": "3.4e-3"}
-    assert recipe.RECIPE not in recipe.ABLATION and "recipe, label smoothing 0.1" not in recipe.ABLATION
-    vocabulary = recipe.train_arguments("recipe, separate vocabularies 4k", "data", "de", "en", "out", 60)
-    assert vocabulary[vocabulary.index("--vocab_size") + 1] == "4000" \
+    assert recipe.RECIPE not in recipe.ABLATION and "recipe, separate vocabularies 8k" not in recipe.ABLATION
+    vocabulary = recipe.train_arguments("recipe, separate vocabularies 8k", "data", "de", "en", "out", 60)
+    assert vocabulary[vocabulary.index("--vocab_size") + 1] == "8000" \
         and vocabulary[vocabulary.index("--label_smoothing") + 1] == "0.2"
     # every variant of the recipe has its average too
-    assert recipe.AVERAGED_VARIANTS["recipe, label smoothing 0.1, average of the last 3 checkpoints"] \
-        == "recipe, label smoothing 0.1"
+    assert recipe.AVERAGED_VARIANTS["recipe, separate vocabularies 8k, average of the last 3 checkpoints"] \
+        == "recipe, separate vocabularies 8k"
     trained = recipe.variant_folder(output_dir, recipe.RECIPE)
     state = json.loads((trained / "trainer_state.json").read_text())
     assert state["global_step"] == 4  # 64 short pairs fit one batch of 3,000 tokens: one step per epoch
