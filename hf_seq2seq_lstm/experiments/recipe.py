@@ -95,19 +95,18 @@ RECIPE_FLAGS = {flag: value for flag, value in {**BASELINE_FLAGS, **TRAINING_VAR
 # (7-11 epochs) never reaches.
 # Each name spells out every flag in which it differs from the current recipe, so that the README's commands for
 # the earlier recipes keep running what they ran.
+_VOCABULARIES_8K = {"vocab_size": "8000"}  # what every recipe had before 4k vocabularies won
 RECIPE_VARIANTS = {
-    f"{RECIPE}, separate vocabularies 8k": {"vocab_size": "8000"},  # the recipe before 4k vocabularies won
+    f"{RECIPE}, separate vocabularies 8k": _VOCABULARIES_8K,  # the recipe before 4k vocabularies won
     # the recipe before label smoothing 0.2 won, the one before dropout 0.4 won, and the one before dropout 0.5 won
-    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1": {"vocab_size": "8000", "label_smoothing": "0.1"},
-    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1, dropout 0.3": {"vocab_size": "8000",
-                                                                             "label_smoothing": "0.1",
-                                                                             "dropout": "0.3"},
-    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1, dropout 0.4": {"vocab_size": "8000",
-                                                                             "label_smoothing": "0.1",
-                                                                             "dropout": "0.4"},
+    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1": {**_VOCABULARIES_8K, "label_smoothing": "0.1"},
+    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1, dropout 0.3": {
+        **_VOCABULARIES_8K, "label_smoothing": "0.1", "dropout": "0.3"},
+    f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1, dropout 0.4": {
+        **_VOCABULARIES_8K, "label_smoothing": "0.1", "dropout": "0.4"},
     # compared with the recipe of dropout 0.4, which it lost to
     f"{RECIPE}, separate vocabularies 8k, label smoothing 0.1, dropout 0.4, embeddings 512": {
-        "vocab_size": "8000", "label_smoothing": "0.1", "dropout": "0.4", "embedding_size": "512"},
+        **_VOCABULARIES_8K, "label_smoothing": "0.1", "dropout": "0.4", "embedding_size": "512"},
 }
 TRAINING_VARIANTS.update({name: {**TRAINING_VARIANTS[RECIPE], **changes} for name, changes in RECIPE_VARIANTS.items()})
 
