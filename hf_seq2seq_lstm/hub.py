@@ -445,7 +445,8 @@ def _training_rows(run: _Run) -> list:
         scheduler = training.get("lr_scheduler_type")
         warmup = training.get("warmup_steps") or training.get("warmup_ratio")
         if data.get("decay_lr_to_time_limit") and data.get("max_train_minutes"):
-            scheduler = f"linear to zero at the {data['max_train_minutes']:g}-minute time limit (by wall time)"
+            scheduler = (f"linear to zero at the {data['max_train_minutes']:g}-minute time limit (by wall time) or "
+                         f"at the last step, whichever comes first")
         add("learning-rate schedule", f"{scheduler}" + (f", warmup {warmup:g}" if warmup else ""))
         if (training.get("max_steps") or -1) > 0:
             add("training steps (max)", training.get("max_steps"))

@@ -88,9 +88,11 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
     atomically (`files.atomic_write`).
 
     With `lr_deadline` (the run's `TimeLimitCallback`, which must also be among its callbacks), the learning rate
-    warms up over `warmup_steps` as usual, then decays linearly to zero at the time limit, by wall time: a run cut
-    short by its time limit ends annealed, instead of stopping part-way down a schedule planned for
-    `num_train_epochs`. This replaces the decay of `lr_scheduler_type`.
+    warms up over `warmup_steps` as usual, then decays linearly to zero at whichever end of training comes first:
+    the time limit (by wall time) or the last step of `num_train_epochs` / `max_steps`. A run cut short by its time
+    limit on a slow machine ends annealed, instead of stopping part-way down a schedule planned for the epochs, and
+    one that reaches its epochs first on a fast machine ends annealed too. This replaces the decay of
+    `lr_scheduler_type`.
 
     With `max_tokens_per_batch`, training batches hold at most that many padded tokens per device
     ([`TokenBatchSampler`]) instead of `per_device_train_batch_size` sentences.
@@ -140,7 +142,10 @@ class Seq2SeqLSTMTrainer(Seq2SeqTrainer):
 
         def factor(step: int) -> float:
             warmup = min(1.0, step / warmup_steps) if warmup_steps > 0 else 1.0  # as transformers' linear warmup
-            return warmup * deadline.fraction_left()
+            # after the warmup, as transformers' linear decay to the last step
+            steps_left = max(0.0, (num_training_steps - step) / max(1, num_training_steps - warmup_steps))
+            # both shares fall linearly to zero at their ends: the smaller one is the end that comes first
+            return warmup * min(deadline.fraction_left(), steps_left)
 
         self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, factor)
         self._created_lr_scheduler = True

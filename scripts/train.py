@@ -161,8 +161,9 @@ class DataTrainingArguments:
         "length-grouped, in place of --per_device_train_batch_size sentences and --train_sampling_strategy.")})
     max_train_minutes: float | None = field(default=None, metadata={"help": "Stop training after this many minutes."})
     decay_lr_to_time_limit: bool = field(default=False, metadata={"help": (
-        "With --max_train_minutes: after the warmup, decay the learning rate linearly to zero at the time limit, by "
-        "wall time, instead of over --num_train_epochs (replaces the decay of --lr_scheduler_type).")})
+        "With --max_train_minutes: after the warmup, decay the learning rate linearly to zero at the time limit (by "
+        "wall time) or at the last step of --num_train_epochs / --max_steps, whichever comes first (replaces the "
+        "decay of --lr_scheduler_type).")})
 
     def __post_init__(self):
         for flag in ("max_source_length", "max_target_length", "max_tokens_per_batch"):

@@ -125,8 +125,26 @@ def test_train_py_decays_to_the_time_limit_and_says_so_in_the_card(tmp_path):
     assert all(a >= b for a, b in zip(after_peak, after_peak[1:])), "decays monotonically"
     assert after_peak[-1] < 0.1 * peak, "ends near zero at the time limit"
     card = (output_dir / "README.md").read_text()
-    assert "| learning-rate schedule | linear to zero at the 0.1-minute time limit (by wall time), warmup 3 |" in card
+    assert ("| learning-rate schedule | linear to zero at the 0.1-minute time limit (by wall time) or at the last "
+            "step, whichever comes first, warmup 3 |") in card
     assert "| time limit (minutes) | 0.1 |" in card
+
+
+def test_lr_decayed_to_the_time_limit_still_reaches_zero_at_the_last_step_when_that_comes_first(tmp_path):
+    # a fast machine reaching its epochs long before the time limit must not stop part-way down the decay
+    output_dir = tmp_path / "fast"
+    train_script.main(["--output_dir", str(output_dir), "--do_train", "--max_steps", "20", "--save_strategy", "no",
+                       "--max_train_minutes", "60", "--decay_lr_to_time_limit", "true", "--learning_rate", "3e-3",
+                       "--warmup_steps", "2", "--logging_steps", "1", "--hidden_size", "16", "--embedding_size", "8",
+                       "--vocab_size", "200", "--max_train_samples", "200", "--per_device_train_batch_size", "16",
+                       "--report_to", "none", "--disable_tqdm", "true"])
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    rates = [entry["learning_rate"] for entry in state["log_history"] if "learning_rate" in entry]
+    assert state["global_step"] == 20
+    # the rate each step used (logged with it): transformers' linear schedule down to the last step, as the time
+    # share stays near 1 in 60 minutes
+    linear = [3e-3 * min(step / 2, (20 - step) / 18) for step in range(20)]
+    assert rates == pytest.approx(linear, rel=0.01)
 
 
 def test_train_py_refuses_lr_decay_without_a_time_limit(tmp_path):
