@@ -1048,36 +1048,33 @@ def _lean_beam_search_applies(model, logits_processor, stopping_criteria, genera
 
 class _LeanBeams:
     """
-    The beams of `_lean_beam_search` for B batch items of K beams, with M candidate continuations per item and step
-    (M = (1 + number of eos tokens, at least 2) x K, transformers' candidate count). It keeps what transformers'
-    `_beam_search` keeps, except the sequences: the running beams' scores (B, K); the K best finished hypotheses of
+    The beams of `_lean_beam_search` (and of the ONNX runtime's beam search, `onnx_export.OnnxSeq2SeqLSTM`) for B
+    batch items of K beams, with M candidate continuations per item and step (M = (1 + number of eos tokens, at
+    least 2) x K, transformers' candidate count). It keeps what transformers' `_beam_search` keeps, except the
+    sequences: the running beams' scores (B, K); the K best finished hypotheses of
     each item, each as its score, its last step, the running beam it extends and its last token (B, K); and, per
     step, the running beams' last tokens and parents (B, K), through which `sequences` traces the hypotheses back.
     """
 
-    def __init__(self, config, logits_processor, stopping_criteria, batch_size: int, prompt_len: int, device):
-        from transformers.generation.logits_process import MinLengthLogitsProcessor
-        from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
-
+    def __init__(self, batch_size: int, num_beams: int, prompt_len: int, device, *, max_length: int,
+                 length_penalty: float, early_stopping: bool | str, num_return_sequences: int, pad_token_id,
+                 eos_token_ids: torch.Tensor | None, stop_length: int, stop_ids: torch.Tensor | None,
+                 eos_bans: list = ()):
+        """
+        `max_length`, `length_penalty`, `early_stopping` and `num_return_sequences` as in a generation config;
+        `eos_token_ids` (n,) set the candidate count and, with `pad_token_id`, the fill of unused positions; a
+        continuation ends a hypothesis at `stop_length` or on one of `stop_ids`; `eos_bans` lists (length from which
+        the ban is lifted, banned ids (n,)) pairs.
+        """
         self.batch_size, self.prompt_len, self.device = batch_size, prompt_len, device
-        num_beams = self.num_beams = config.num_beams
-        self.length_penalty, self.early_stopping = config.length_penalty, config.early_stopping
-        self.max_length, self.num_return = config.max_length, config.num_return_sequences
-        pad_token_id, eos_token_id = config._pad_token_tensor, config._eos_token_tensor
-        self.fill = int(pad_token_id or eos_token_id[0] if eos_token_id is not None else -1)  # transformers' expression
-        n_eos = eos_token_id.shape[0] if eos_token_id is not None else 0
+        self.num_beams, self.max_length, self.num_return = num_beams, max_length, num_return_sequences
+        self.length_penalty, self.early_stopping = length_penalty, early_stopping
+        # transformers' expression
+        self.fill = int(pad_token_id or eos_token_ids[0] if eos_token_ids is not None else -1)
+        n_eos = eos_token_ids.shape[0] if eos_token_ids is not None else 0
         cands = self.cands = max(2, 1 + n_eos) * num_beams
         self.top_num_beam_mask = torch.arange(cands, device=device) < num_beams
-        self.stop_length = min(c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria)
-        stop_ids = [torch.as_tensor(c.eos_token_id).view(-1) for c in stopping_criteria if type(c) is EosTokenCriteria]
-        self.stop_ids = torch.cat(stop_ids).to(device) if stop_ids else None
-        # (length from which the ban is lifted, banned ids) per min_length / min_new_tokens processor
-        self.eos_bans = [
-            (p.min_length if type(p) is MinLengthLogitsProcessor else p.prompt_length_to_skip + p.min_new_tokens,
-             torch.as_tensor(p.eos_token_id).view(-1).to(device))
-            for p in logits_processor
-        ]
-
+        self.stop_length, self.stop_ids, self.eos_bans = stop_length, stop_ids, eos_bans
         self.running_scores = torch.zeros((batch_size, num_beams), dtype=torch.float, device=device)
         self.running_scores[:, 1:] = -1e9
         self.beam_scores = torch.full((batch_size, num_beams), fill_value=-1e9, dtype=torch.float, device=device)
@@ -1091,21 +1088,43 @@ class _LeanBeams:
         self.batch_offset = torch.arange(batch_size, device=device).view(-1, 1) * num_beams
         self.no_hits = torch.zeros((batch_size, cands), dtype=torch.bool, device=device)
 
-    def candidates(self, logits: torch.Tensor, cur_len: int):
+    @classmethod
+    def for_generate(cls, config, logits_processor, stopping_criteria, batch_size: int, prompt_len: int, device):
+        """The beams of generate()'s prepared generation config, logits processors and stopping criteria."""
+        from transformers.generation.logits_process import MinLengthLogitsProcessor
+        from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
+
+        stop_ids = [torch.as_tensor(c.eos_token_id).view(-1) for c in stopping_criteria if type(c) is EosTokenCriteria]
+        eos_bans = [
+            (p.min_length if type(p) is MinLengthLogitsProcessor else p.prompt_length_to_skip + p.min_new_tokens,
+             torch.as_tensor(p.eos_token_id).view(-1).to(device))
+            for p in logits_processor
+        ]
+        return cls(batch_size, config.num_beams, prompt_len, device, max_length=config.max_length,
+                   length_penalty=config.length_penalty, early_stopping=config.early_stopping,
+                   num_return_sequences=config.num_return_sequences, pad_token_id=config._pad_token_tensor,
+                   eos_token_ids=config._eos_token_tensor,
+                   stop_length=min(c.max_length for c in stopping_criteria if type(c) is MaxLengthCriteria),
+                   stop_ids=torch.cat(stop_ids).to(device) if stop_ids else None, eos_bans=eos_bans)
+
+    def candidates(self, logits: torch.Tensor, cur_len: int, normalized: bool = False):
         """
-        The running beams' float32 logits (B x K, V) -> each batch item's top M continuations, as transformers ranks
-        them: scores (B, M), source beams (B, M), tokens (B, M) and whether each ends its hypothesis (B, M).
+        The running beams' float32 logits (B x K, V), or log-probabilities if `normalized`, -> each batch item's top
+        M continuations, as transformers ranks them: scores (B, M), source beams (B, M), tokens (B, M) and whether
+        each ends its hypothesis (B, M).
         """
         cands, batch_size = self.cands, self.batch_size
         # transformers normalizes before its processors: the banned eos still count in the normalizer
-        normalizer = torch.logsumexp(logits, dim=-1, keepdim=True)
+        normalizer = 0.0 if normalized else torch.logsumexp(logits, dim=-1, keepdim=True)
         banned = [ids for until, ids in self.eos_bans if cur_len < until]
         if banned:
             logits.index_fill_(-1, torch.cat(banned), -math.inf)  # the model's own output, not read again
-        values, tokens = logits.topk(cands, dim=-1)  # (B*K, M)
-        scores = ((values - normalizer) + self.running_scores.view(-1, 1)).view(batch_size, self.num_beams * cands)
+        # each beam's top M (all of V if fewer) holds its share of the batch item's top M
+        per_beam = min(cands, logits.shape[-1])
+        values, tokens = logits.topk(per_beam, dim=-1)  # (B*K, M)
+        scores = ((values - normalizer) + self.running_scores.view(-1, 1)).view(batch_size, self.num_beams * per_beam)
         topk_scores, flat = scores.topk(cands, dim=-1)  # (B, M): transformers' top M over all K x V continuations
-        source = flat // cands
+        source = flat // per_beam
         topk_tokens = tokens.view(batch_size, -1).gather(1, flat)
         if cur_len + 1 >= self.stop_length:
             hits = ~self.no_hits
@@ -1155,14 +1174,14 @@ class _LeanBeams:
             else:
                 cache.reorder_cache(beam_idx)
 
-    def may_improve(self, model, hits, cur_len: int) -> bool:
+    def may_improve(self, hits, cur_len: int) -> bool:
         """After the step to `cur_len`: whether any batch item can still improve (the one host sync of a step)."""
-        self.heuristic_unsatisfied = model._check_early_stop_heuristic(
+        self.heuristic_unsatisfied = GenerationMixin._check_early_stop_heuristic(
             self.heuristic_unsatisfied, self.running_scores, self.beam_scores, self.is_sent_finished, cur_len,
             self.max_length, self.prompt_len, self.early_stopping, self.length_penalty,
         )
-        return model._beam_search_has_unfinished_sequences(self.heuristic_unsatisfied, self.is_sent_finished, hits,
-                                                           self.early_stopping)
+        return GenerationMixin._beam_search_has_unfinished_sequences(self.heuristic_unsatisfied, self.is_sent_finished,
+                                                                     hits, self.early_stopping)
 
     def sequences(self, input_ids: torch.LongTensor):
         """
@@ -1201,8 +1220,8 @@ def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, gen
     config = generation_config
     device = input_ids.device
     flat_batch, prompt_len = input_ids.shape[:2]
-    beams = _LeanBeams(config, logits_processor, stopping_criteria, flat_batch // config.num_beams, prompt_len,
-                       device)
+    beams = _LeanBeams.for_generate(config, logits_processor, stopping_criteria, flat_batch // config.num_beams,
+                                    prompt_len, device)
     outputs = model._prefill(input_ids, config, model_kwargs, is_first_iteration=not config.is_assistant)
     cur_len = prompt_len
     while True:
@@ -1218,7 +1237,7 @@ def _lean_beam_search(model, input_ids, logits_processor, stopping_criteria, gen
         beams.keep_finished(topk_scores, source, topk_tokens, hits, cur_len)
         beams.reorder_cache(model, model_kwargs, parents)
         cur_len += 1
-        if not beams.may_improve(model, hits, cur_len):
+        if not beams.may_improve(hits, cur_len):
             break
         model_inputs = model.prepare_inputs_for_generation(
             running_tokens.view(-1, 1), next_sequence_length=1, **model_kwargs

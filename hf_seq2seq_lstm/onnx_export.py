@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from .files import atomic_write_json
-from .modeling_seq2seq_lstm import attend, gather_steps
+from .modeling_seq2seq_lstm import _LeanBeams, attend, gather_steps
 
 ENCODER_FILE = "encoder.onnx"
 DECODER_FILE = "decoder.onnx"
@@ -614,144 +614,31 @@ class OnnxSeq2SeqLSTM:
 
     def _beam_search(self, state, batch_size, num_beams, max_length, length_penalty, early_stopping,
                      num_return_sequences):
-        """transformers 5.23's `GenerationMixin._beam_search` (and its helpers), for a one-token prompt."""
+        """
+        transformers 5.23's `GenerationMixin._beam_search` for a one-token prompt, with the beams of the model's own
+        beam search (`_LeanBeams`: the same selections, the hypotheses traced back once at the end).
+        """
         pad, eos = self._special()
-        pad_tensor = torch.tensor(pad) if pad is not None else None
         expand = torch.arange(batch_size).repeat_interleave(num_beams)
         state = self._select(state, expand.numpy())
-        fill = (pad_tensor or eos[0]) if eos is not None else -1  # as transformers writes it (pad 0 -> eos)
-        beams = _Beams(batch_size, num_beams, max_length, length_penalty, early_stopping, eos, fill,
-                       self.metadata["decoder_start_token_id"])
-        cur_len = beams.prompt_len
+        device = torch.device("cpu")
+        beams = _LeanBeams(batch_size, num_beams, 1, device, max_length=max_length, length_penalty=length_penalty,
+                           early_stopping=early_stopping, num_return_sequences=num_return_sequences,
+                           pad_token_id=pad, eos_token_ids=eos, stop_length=max_length, stop_ids=eos)
+        prompt = torch.full((batch_size * num_beams, 1), self.metadata["decoder_start_token_id"], dtype=torch.long)
+        tokens, cur_len = prompt[:, 0], 1
         while True:
-            flat_tokens = beams.running_sequences[:, :, cur_len - 1].reshape(-1)
-            log_probs, state = self.step(flat_tokens.numpy(), state)
-            topk_log_probs, topk_sequences, topk_beam_indices, hits = beams.continuations(
-                torch.from_numpy(log_probs).float(), cur_len
-            )
-            beams.update_running(topk_log_probs, topk_sequences, topk_beam_indices, hits)
-            beams.update_finished(topk_log_probs, topk_sequences, topk_beam_indices, hits, cur_len)
-            # g. reorder the recurrent state (the encoder outputs are the same for the beams of one source)
-            beam_idx = beams.running_beam_indices[..., cur_len - beams.prompt_len].reshape(-1)
-            state = self._select(state, beam_idx.numpy(), recurrent_only=True)
+            log_probs, state = self.step(tokens.numpy(), state)
+            topk_scores, source, topk_tokens, hits = beams.candidates(torch.from_numpy(log_probs).float(), cur_len,
+                                                                      normalized=True)
+            parents, running_tokens = beams.continue_best(topk_scores, source, topk_tokens, hits)
+            beams.keep_finished(topk_scores, source, topk_tokens, hits, cur_len)
+            # the recurrent state follows the new running beams (the encoder outputs are the same for one source's)
+            state = self._select(state, (parents + beams.batch_offset).view(-1).numpy(), recurrent_only=True)
             cur_len += 1
-            if beams.done(hits, cur_len):
-                return beams.best(num_return_sequences)
-
-
-def _gather(tensor, indices):
-    """`tensor` (B, N, *) at `indices` (B, M) along dim 1 -> (B, M, *), as transformers' `_gather_beams`."""
-    while indices.dim() < tensor.dim():
-        indices = indices.unsqueeze(-1)
-    return torch.take_along_dim(tensor, indices, dim=1)
-
-
-class _Beams:
-    """
-    The state of `OnnxSeq2SeqLSTM._beam_search` for B sources of K beams and M = (1 + number of eos tokens, at
-    least 2) x K candidates per step, as transformers 5.23's `_beam_search` keeps it: the running beams' sequences
-    (B, K, max_length), scores (B, K) and beam indices (B, K, max_length - 1), and the same for the K best finished
-    hypotheses of each source, with whether each is finished. Its steps are named as transformers' (c. to f.).
-    """
-
-    prompt_len = 1  # the decoder start token
-
-    def __init__(self, batch_size, num_beams, max_length, length_penalty, early_stopping, eos, fill, start_id):
-        self.batch_size, self.num_beams, self.max_length = batch_size, num_beams, max_length
-        self.length_penalty, self.early_stopping, self.eos = length_penalty, early_stopping, eos
-        n_eos = eos.shape[0] if eos is not None else 0
-        self.beams_to_keep = max(2, 1 + n_eos) * num_beams
-        self.top_num_beam_mask = torch.cat((torch.ones(num_beams, dtype=torch.bool),
-                                            torch.zeros(self.beams_to_keep - num_beams, dtype=torch.bool)))
-        self.running_sequences = torch.full((batch_size, num_beams, max_length), fill_value=int(fill),
-                                            dtype=torch.int64)
-        self.running_sequences[:, :, 0] = start_id
-        self.sequences = self.running_sequences.clone()
-        self.running_beam_scores = torch.zeros((batch_size, num_beams), dtype=torch.float)
-        self.running_beam_scores[:, 1:] = -1e9
-        self.beam_scores = torch.full((batch_size, num_beams), -1e9, dtype=torch.float)
-        self.is_sent_finished = torch.zeros((batch_size, num_beams), dtype=torch.bool)
-        self.unsatisfied = torch.ones((batch_size, 1), dtype=torch.bool)
-        self.running_beam_indices = torch.full((batch_size, num_beams, max_length - self.prompt_len), -1,
-                                               dtype=torch.int32)
-        self.beam_indices = self.running_beam_indices.clone()
-
-    def continuations(self, log_probs, cur_len):
-        """
-        c. and d.: the running beams' log-probs (B x K, V) -> the top M continuations of each source: scores (B, M),
-        sequences (B, M, max_length), beam indices (B, M, max_length - 1), and whether each ends there (B, M).
-        """
-        batch_size, num_beams = self.batch_size, self.num_beams
-        vocab_size = log_probs.shape[-1]
-        log_probs = log_probs.reshape(batch_size, num_beams, vocab_size) + self.running_beam_scores[:, :, None]
-        log_probs = log_probs.reshape(batch_size, -1)
-
-        topk_log_probs, topk_indices = torch.topk(log_probs, k=self.beams_to_keep)
-        topk_current_beam_indices = topk_indices // vocab_size
-        topk_running_beam_indices = _gather(self.running_beam_indices, topk_current_beam_indices)
-        topk_running_sequences = _gather(self.running_sequences, topk_current_beam_indices)
-        topk_ids = topk_indices % vocab_size
-        topk_running_sequences[:, :, cur_len] = topk_ids
-        batch_offset = torch.arange(batch_size).view(-1, 1) * num_beams
-        topk_running_beam_indices[:, :, cur_len - self.prompt_len] = topk_current_beam_indices + batch_offset
-
-        # d. stopping criteria: max length, EOS
-        hits = torch.full((batch_size, self.beams_to_keep), cur_len + 1 >= self.max_length)
-        if self.eos is not None:
-            hits = hits | torch.isin(topk_ids, self.eos)
-        return topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits
-
-    def update_running(self, topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits):
-        """e. The best K unfinished continuations are the running beams of the next step."""
-        topk_running_log_probs = topk_log_probs + hits.to(torch.float32) * -1.0e9
-        next_topk_indices = torch.topk(topk_running_log_probs, k=self.num_beams)[1]
-        self.running_sequences = _gather(topk_running_sequences, next_topk_indices)
-        self.running_beam_scores = _gather(topk_running_log_probs, next_topk_indices)
-        self.running_beam_indices = _gather(topk_running_beam_indices, next_topk_indices)
-
-    def update_finished(self, topk_log_probs, topk_running_sequences, topk_running_beam_indices, hits, cur_len):
-        """f. Finished continuations among the top K replace worse finished hypotheses."""
-        just_finished = hits & self.top_num_beam_mask[None, :]
-        finished_scores = topk_log_probs / ((cur_len + 1 - self.prompt_len) ** self.length_penalty)
-        full = torch.all(self.is_sent_finished, dim=-1, keepdim=True) & (self.early_stopping is True)
-        finished_scores = finished_scores + full.to(torch.float32) * -1.0e9
-        finished_scores = finished_scores + (~self.unsatisfied).to(torch.float32) * -1.0e9
-        finished_scores = finished_scores + (~just_finished) * -1.0e9
-        merged_sequences = torch.cat((self.sequences, topk_running_sequences), dim=1)
-        merged_scores = torch.cat((self.beam_scores, finished_scores), dim=1)
-        merged_beam_indices = torch.cat((self.beam_indices, topk_running_beam_indices), dim=1)
-        merged_finished = torch.cat((self.is_sent_finished, just_finished), dim=1)
-        topk_merged_indices = torch.topk(merged_scores, k=self.num_beams)[1]
-        self.sequences = _gather(merged_sequences, topk_merged_indices)
-        self.beam_scores = _gather(merged_scores, topk_merged_indices)
-        self.beam_indices = _gather(merged_beam_indices, topk_merged_indices)
-        self.is_sent_finished = _gather(merged_finished, topk_merged_indices)
-
-    def done(self, hits, cur_len) -> bool:
-        """
-        After the step to `cur_len`: whether no source can improve any more (transformers'
-        `_check_early_stop_heuristic` and `_beam_search_has_unfinished_sequences`) or the length limit is reached.
-        """
-        if self.early_stopping == "never" and self.length_penalty > 0.0:
-            best_length = self.max_length - self.prompt_len
-        else:
-            best_length = cur_len - self.prompt_len
-        best_running = self.running_beam_scores[:, :1] / (best_length ** self.length_penalty)
-        worst_finished = torch.where(self.is_sent_finished, torch.min(self.beam_scores, dim=1, keepdim=True)[0],
-                                     -1.0e9)
-        self.unsatisfied = self.unsatisfied & torch.any(best_running > worst_finished, dim=-1, keepdim=True)
-        improvement_possible = torch.any(self.unsatisfied)
-        open_beam = ~(torch.all(self.is_sent_finished) & (self.early_stopping is True))
-        valid_continuations = ~torch.all(hits)
-        return not bool(improvement_possible & open_beam & valid_continuations) or cur_len >= self.max_length
-
-    def best(self, num_return_sequences):
-        """The best `num_return_sequences` hypotheses of each source, (B x num_return_sequences, length)."""
-        rows = self.batch_size * num_return_sequences
-        sequences = self.sequences[:, :num_return_sequences].reshape(rows, -1)
-        beam_indices = self.beam_indices[:, :num_return_sequences].reshape(rows, -1)
-        max_generated_length = ((beam_indices + 1).bool()).sum(dim=1).max()
-        return sequences[:, : self.prompt_len + max_generated_length]
+            if not beams.may_improve(hits, cur_len):
+                return beams.sequences(prompt)[0]
+            tokens = running_tokens.view(-1)
 
 
 __all__ = ["DecoderStepForExport", "EncoderForExport", "OnnxSeq2SeqLSTM", "export_onnx"]
