@@ -4,6 +4,7 @@ are not run twice, and are compared under one time limit only."""
 
 import json
 import random
+import re
 import shlex
 
 import pytest
@@ -65,27 +66,29 @@ def test_the_recipe_is_the_baseline_with_what_won_and_averages_its_own_last_chec
     assert "train_sampling_strategy" not in recipe.RECIPE_FLAGS
     assert {flag: value for flag, value in recipe.RECIPE_FLAGS.items() if recipe.BASELINE_FLAGS.get(flag) != value} \
         == {"max_tokens_per_batch": "3000", "learning_rate": "3.4e-3", "warmup_steps": "170", "dropout": "0.5",
-            "label_smoothing": "0.2", "vocab_size": "4000"}
+            "label_smoothing": "0.2", "vocab_size": "4000", "input_feeding": "false"}
     # a variant of the recipe changes the recipe, not the baseline; the default ablation runs neither
-    arguments = recipe.train_arguments("recipe, separate vocabularies 8k, label smoothing 0.1, dropout 0.4, embeddings "
-                                       "512", "data", "de", "en", "out", 60)
+    arguments = recipe.train_arguments("recipe, input feeding, separate vocabularies 8k, label smoothing 0.1, "
+                                       "dropout 0.4, embeddings 512", "data", "de", "en", "out", 60)
     value = {flag: arguments[arguments.index(flag) + 1] for flag in
              ("--embedding_size", "--dropout", "--label_smoothing", "--vocab_size", "--max_tokens_per_batch",
               "--learning_rate")}
     assert value == {"--embedding_size": "512", "--dropout": "0.4", "--label_smoothing": "0.1", "--vocab_size": "8000",
                      "--max_tokens_per_batch": "3000", "--learning_rate": "3.4e-3"}
-    assert recipe.RECIPE not in recipe.ABLATION and "recipe, separate vocabularies 8k" not in recipe.ABLATION
-    vocabulary = recipe.train_arguments("recipe, separate vocabularies 8k", "data", "de", "en", "out", 60)
+    vocabularies_8k = "recipe, input feeding, separate vocabularies 8k"
+    assert recipe.RECIPE not in recipe.ABLATION and vocabularies_8k not in recipe.ABLATION
+    vocabulary = recipe.train_arguments(vocabularies_8k, "data", "de", "en", "out", 60)
     assert vocabulary[vocabulary.index("--vocab_size") + 1] == "8000" \
-        and vocabulary[vocabulary.index("--label_smoothing") + 1] == "0.2"
+        and vocabulary[vocabulary.index("--label_smoothing") + 1] == "0.2" \
+        and vocabulary[vocabulary.index("--input_feeding") + 1] == "true"
     # every variant of the recipe has its average too
-    assert recipe.AVERAGED_VARIANTS["recipe, separate vocabularies 8k, average of the last 3 checkpoints"] \
-        == "recipe, separate vocabularies 8k"
+    assert recipe.AVERAGED_VARIANTS[f"{vocabularies_8k}, average of the last 3 checkpoints"] == vocabularies_8k
     trained = recipe.variant_folder(output_dir, recipe.RECIPE)
     state = json.loads((trained / "trainer_state.json").read_text())
     assert state["global_step"] == 4  # 64 short pairs fit one batch of 3,000 tokens: one step per epoch
     averaged = json.loads((recipe.variant_folder(output_dir, recipe.RECIPE_AVERAGED) / "config.json").read_text())
-    assert averaged["hidden_size"] == 16 and results[recipe.RECIPE_AVERAGED]["epochs"] == 4
+    assert averaged["hidden_size"] == 16 and averaged["input_feeding"] is False
+    assert results[recipe.RECIPE_AVERAGED]["epochs"] == 4
     # all of the last 3 epochs were kept to average, whichever epoch was best
     assert sorted(int(path.name.split("-")[1]) for path in trained.glob("checkpoint-*"))[-3:] == [2, 3, 4]
 
@@ -94,6 +97,7 @@ def test_a_done_variant_is_not_trained_again_and_only_new_splits_are_scored(abla
     output_dir, results = ablation
     weights = recipe.variant_folder(output_dir, recipe.BASELINE) / "model.safetensors"
     before = weights.stat().st_mtime_ns
+    monkeypatch.setattr(recipe, "BASELINE_FLAGS", TINY_BASELINE)  # the variants as the fixture ran them
     monkeypatch.setattr(recipe.subprocess, "run", lambda *a, **k: pytest.fail("trained again"))
     again = recipe.run_variant(recipe.BASELINE, data_dir=data_dir, source_lang="de", target_lang="en",
                                output_dir=output_dir, minutes=MINUTES, splits=("val", "test2016"))
@@ -102,6 +106,13 @@ def test_a_done_variant_is_not_trained_again_and_only_new_splits_are_scored(abla
     with pytest.raises(ValueError, match="holds a run of 10.0 minutes, not 5.0: variants are compared under one time"):
         recipe.run_variant("dropout 0.2", data_dir=data_dir, source_lang="de", target_lang="en",
                            output_dir=output_dir, minutes=5.0)
+    # a name whose definition changed since its run (as `recipe` does when something new wins) is not its result,
+    # nor is what was derived from that run
+    for changed, variant in (("dropout 0.2", "dropout 0.2"), (recipe.BASELINE, recipe.AVERAGED)):
+        monkeypatch.setitem(recipe.TRAINING_VARIANTS, changed, {"dropout": "0.25"})
+        with pytest.raises(ValueError, match="holds a run of .* with other scripts/train.py flags than today's"):
+            recipe.run_variant(variant, data_dir=data_dir, source_lang="de", target_lang="en",
+                               output_dir=output_dir, minutes=MINUTES)
 
 
 def test_every_training_variant_is_valid_train_py_arguments(tmp_path):
@@ -126,3 +137,16 @@ def test_the_recipe_script_runs_the_recipe_and_its_average():
     script = (REPO_ROOT / "scripts" / "recipes" / "multi30k.sh").read_text()
     line = next(line for line in script.splitlines() if "--variants" in line)
     assert shlex.split(line.split("--variants", 1)[1].split("--splits")[0]) == [recipe.RECIPE, recipe.RECIPE_AVERAGED]
+
+
+def test_every_command_in_the_readme_names_known_variants():
+    """The README's scripts/multi30k.py commands keep running what they ran: a variant renamed when the recipe
+    changes (each name spells out how it differs from today's recipe) must be renamed there too."""
+    script = load_script("multi30k")
+    readme = (REPO_ROOT / "README.md").read_text().replace("\\\n", " ")
+    in_blocks = [line.split("#")[0] for line in readme.splitlines() if line.startswith("python scripts/multi30k.py")]
+    in_text = [command.replace("\n", " ") for command in re.findall(r"`(python scripts/multi30k\.py[^`]*)`", readme)]
+    assert in_blocks and in_text
+    for command in in_blocks + in_text:
+        # parse_args exits with status 2 on a variant it does not know, naming it
+        assert script.parse_args(shlex.split(command)[2:]).variants, command

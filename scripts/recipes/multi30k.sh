@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Multi30k recipe (`hf_seq2seq_lstm.experiments.recipe.RECIPE_FLAGS`): separate 4k subword tokenizers trained on the
-# training split, a bidirectional LSTM encoder with Luong attention and input feeding, dropout 0.5, label smoothing
+# training split, a bidirectional LSTM encoder with Luong attention (no input feeding), dropout 0.5, label smoothing
 # 0.2, batches of 3,000 tokens, trained for 20 epochs or at most MINUTES minutes (default 60) on the CPU. Both the
 # best epoch by val BLEU ($OUT/recipe) and the average of the last 3 checkpoints
 # ($OUT/recipe_average_of_the_last_3_checkpoints) are scored with sacreBLEU (cased, 13a tokenizer, detokenized
