@@ -1051,15 +1051,15 @@ class _LeanBeams:
     The beams of `_lean_beam_search` (and of the ONNX runtime's beam search, `onnx_export.OnnxSeq2SeqLSTM`) for B
     batch items of K beams, with M candidate continuations per item and step (M = (1 + number of eos tokens, at
     least 2) x K, transformers' candidate count). It keeps what transformers' `_beam_search` keeps, except the
-    sequences: the running beams' scores (B, K); the K best finished hypotheses of
-    each item, each as its score, its last step, the running beam it extends and its last token (B, K); and, per
-    step, the running beams' last tokens and parents (B, K), through which `sequences` traces the hypotheses back.
+    sequences: the running beams' scores (B, K); the K best finished hypotheses of each item, each as its score, its
+    last step, the running beam it extends and its last token (B, K); and, per step, the running beams' last tokens
+    and parents (B, K), through which `sequences` traces the hypotheses back.
     """
 
     def __init__(self, batch_size: int, num_beams: int, prompt_len: int, device, *, max_length: int,
                  length_penalty: float, early_stopping: bool | str, num_return_sequences: int, pad_token_id,
                  eos_token_ids: torch.Tensor | None, stop_length: int, stop_ids: torch.Tensor | None,
-                 eos_bans: list = ()):
+                 eos_bans: list[tuple[int, torch.Tensor]] | tuple = ()):
         """
         `max_length`, `length_penalty`, `early_stopping` and `num_return_sequences` as in a generation config;
         `eos_token_ids` (n,) set the candidate count and, with `pad_token_id`, the fill of unused positions; a
@@ -1164,11 +1164,15 @@ class _LeanBeams:
         self.kept_parent = torch.cat((self.kept_parent, source), dim=1).gather(1, best)
         self.kept_token = torch.cat((self.kept_token, topk_tokens), dim=1).gather(1, best)
 
+    def state_rows(self, parents: torch.LongTensor) -> torch.LongTensor:
+        """The new running beams' parents (B, K) -> their rows (B x K,) in the flat decoder state."""
+        return (parents + self.batch_offset).view(-1)
+
     def reorder_cache(self, model, model_kwargs: dict, parents: torch.LongTensor):
         """Moves the decoder state to the new running beams' parents, as transformers' `_beam_search` does."""
         cache = model_kwargs.get("past_key_values")
         if cache is not None:
-            beam_idx = (parents + self.batch_offset).view(-1)
+            beam_idx = self.state_rows(parents)
             if hasattr(model, "_reorder_cache"):
                 model_kwargs["past_key_values"] = model._reorder_cache(cache, beam_idx)
             else:

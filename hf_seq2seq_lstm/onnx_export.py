@@ -634,7 +634,7 @@ class OnnxSeq2SeqLSTM:
             parents, running_tokens = beams.continue_best(topk_scores, source, topk_tokens, hits)
             beams.keep_finished(topk_scores, source, topk_tokens, hits, cur_len)
             # the recurrent state follows the new running beams (the encoder outputs are the same for one source's)
-            state = self._select(state, (parents + beams.batch_offset).view(-1).numpy(), recurrent_only=True)
+            state = self._select(state, beams.state_rows(parents).numpy(), recurrent_only=True)
             cur_len += 1
             if not beams.may_improve(hits, cur_len):
                 return beams.sequences(prompt)[0]
